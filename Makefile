@@ -1,0 +1,60 @@
+# The one way in: `make run` to try the platform, `make test` to check it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+HOST ?= 127.0.0.1
+PORT ?= 5000
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run serve test lint format install install-test browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+## run: install, migrate the embedded SQLite database, load the demonstration data once, serve
+run: install
+	APP_ENV=development $(FLASK) db upgrade
+	APP_ENV=development $(FLASK) seed-demo
+	@echo "Plateforme VDSI sur http://$(HOST):$(PORT)/ (Ctrl-C pour arrêter)"
+	APP_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
+
+## serve: production-style (gunicorn); needs SECRET_KEY and DATABASE_URL (PostgreSQL)
+serve: install
+	@test -n "$$SECRET_KEY" || { echo "SECRET_KEY doit être défini (voir README)"; exit 1; }
+	APP_ENV=production $(FLASK) db upgrade
+	APP_ENV=production $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-3} \
+		--access-logfile - 'app.wsgi:application'
+
+## browser: Debian's Chromium for the browser tests (never a downloaded browser build)
+browser:
+	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+## test: the whole suite (SQLite; also PostgreSQL when TEST_DATABASE_URL is set)
+test: install-test browser
+	$(BIN)/pytest
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,42 @@
+"""The Flask application: `create_app` wires configuration, database, security and blueprints."""
+
+from datetime import timedelta
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from app.config import PROJECT_ROOT, Settings
+
+csrf = CSRFProtect()
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.update(settings.flask_config())
+    app.permanent_session_lifetime = timedelta(hours=settings.session_hours)
+
+    from app import auth, cli, db, errors, security, views
+    from app.blueprints import admin, agent, api, coordinator, cpam, nurse
+
+    db.init_app(app)
+    csrf.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    security.init_app(app)
+    views.init_app(app)
+    cli.init_app(app)
+
+    app.register_blueprint(auth.blueprint)
+    app.register_blueprint(nurse.blueprint, url_prefix="/nurse")
+    app.register_blueprint(agent.blueprint, url_prefix="/agent")
+    app.register_blueprint(cpam.blueprint, url_prefix="/cpam")
+    app.register_blueprint(coordinator.blueprint, url_prefix="/coordinator")
+    app.register_blueprint(admin.blueprint, url_prefix="/admin")
+    app.register_blueprint(api.blueprint, url_prefix="/api/v1")
+    csrf.exempt(api.blueprint)
+    return app

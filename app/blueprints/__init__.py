@@ -1,0 +1,1 @@
+"""One blueprint per audience: nurse, agent, cpam, coordinator, admin, and the JSON API."""

@@ -1,0 +1,125 @@
+"""Operator commands: `flask --app app users …`, `tokens …` and `seed-demo`."""
+
+import click
+from flask import Flask
+from flask.cli import AppGroup, with_appcontext
+
+from app import demo
+from app.db import get_session
+from registry import accounts, api_tokens
+from registry.accounts import Role
+from registry.errors import DomainError, ValidationFailed
+
+users_cli = AppGroup("users", help="Comptes des utilisateurs.")
+tokens_cli = AppGroup("tokens", help="Jetons d'API des clients machines.")
+OPERATOR = "cli"
+
+
+def _fail(error: DomainError) -> None:
+    lines = [error.detail]
+    if isinstance(error, ValidationFailed):
+        lines += [f"  {e.field} : {e.message}" for e in error.errors]
+    raise click.ClickException("\n".join(lines))
+
+
+@users_cli.command("create", help="Crée un compte.")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--password", required=True, help="12 caractères au moins.")
+@click.option("--name", default="", help="Nom affiché (par défaut : l'adresse e-mail).")
+def users_create(email: str, role: str, password: str, name: str) -> None:
+    db = get_session()
+    try:
+        user = accounts.create_user(
+            db, email=email, role=role, password=password, name=name or email, actor=OPERATOR
+        )
+    except DomainError as error:
+        _fail(error)
+    db.commit()
+    click.echo(f"Compte créé : {user.email} ({user.role}), id {user.id}")
+
+
+@users_cli.command("set-role", help="Change le rôle d'un compte.")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+def users_set_role(email: str, role: str) -> None:
+    db = get_session()
+    user = _user(email)
+    try:
+        accounts.change_role(db, user, role, actor=OPERATOR)
+    except DomainError as error:
+        _fail(error)
+    db.commit()
+    click.echo(f"{user.email} : rôle {user.role}")
+
+
+@users_cli.command("list", help="Liste les comptes.")
+@click.option("--role", default="", type=click.Choice(["", *[r.value for r in Role]]))
+def users_list(role: str) -> None:
+    users, total = accounts.list_users(get_session(), role=role, per_page=10_000)
+    for user in users:
+        state = "actif" if user.active else "désactivé"
+        click.echo(f"{user.id}\t{user.email}\t{user.role}\t{state}\t{user.name}")
+    click.echo(f"{total} compte(s)")
+
+
+def _user(email: str) -> accounts.User:
+    user = accounts.find_by_email(get_session(), email)
+    if user is None:
+        raise click.ClickException(f"Aucun compte pour {email}.")
+    return user
+
+
+@tokens_cli.command("create", help="Crée un jeton ; il est imprimé seul sur la dernière ligne.")
+@click.option("--email", required=True)
+@click.option("--name", default="", help="À quoi sert le jeton (ex. SI CPAM 091).")
+def tokens_create(email: str, name: str) -> None:
+    db = get_session()
+    user = _user(email)
+    try:
+        token, clear = api_tokens.issue_token(db, user, name=name or "CLI", actor=OPERATOR)
+    except DomainError as error:
+        _fail(error)
+    db.commit()
+    click.echo(f"Jeton n° {token.id} pour {user.email} ; conservez-le, il ne sera plus affiché :")
+    click.echo(clear)
+
+
+@tokens_cli.command("revoke", help="Révoque le jeton n° ID.")
+@click.argument("token_id", type=int)
+def tokens_revoke(token_id: int) -> None:
+    db = get_session()
+    try:
+        token = api_tokens.revoke_token(db, token_id, actor=OPERATOR)
+    except DomainError as error:
+        _fail(error)
+    db.commit()
+    click.echo(f"Jeton n° {token.id} révoqué.")
+
+
+@tokens_cli.command("list", help="Liste les jetons d'un compte.")
+@click.option("--email", required=True)
+def tokens_list(email: str) -> None:
+    for token in api_tokens.tokens_of(get_session(), _user(email).id):
+        state = "révoqué" if token.revoked_at else "actif"
+        click.echo(f"{token.id}\t{token.display_prefix}…\t{state}\t{token.name}")
+
+
+@click.command("seed-demo", help="Charge les données de démonstration (une seule fois).")
+@with_appcontext
+def seed_demo() -> None:
+    db = get_session()
+    if demo.load_demo(db):
+        db.commit()
+        click.echo("Données de démonstration chargées.")
+    else:
+        click.echo("Données de démonstration déjà présentes : rien à faire.")
+    click.echo(f"Comptes de démonstration (mot de passe commun : {demo.DEMO_PASSWORD}) :")
+    for role, email, _name in demo.DEMO_ACCOUNTS:
+        click.echo(f"  {Role(role).label:<36} {email}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(tokens_cli)
+    app.cli.add_command(seed_demo)

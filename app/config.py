@@ -1,0 +1,103 @@
+"""Configuration read from the environment; every setting is documented in the README."""
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on", "oui"}
+
+
+def _development_secret_key() -> str:
+    """A key kept in instance/ so development sessions survive restarts without any setup."""
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@dataclass
+class Settings:
+    env: str
+    database_url: str
+    secret_key: str
+    public_base_url: str = "http://127.0.0.1:5000"
+    mail_backend: str = "console"
+    mail_server: str = "localhost"
+    mail_port: int = 25
+    mail_username: str = ""
+    mail_password: str = ""
+    mail_starttls: bool = False
+    mail_from: str = "VDSI <no-reply@vdsi.localhost>"
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    password_reset_hours: int = 2
+    session_hours: int = 12
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, default_env: str = "development"):
+        env_vars = dict(os.environ if environ is None else environ)
+        env = env_vars.get("APP_ENV", default_env)
+        if env not in ENVIRONMENTS:
+            raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+        secret_key = env_vars.get("SECRET_KEY", "")
+        if not secret_key:
+            if env == "production":
+                raise ConfigError("SECRET_KEY must be set outside development (APP_ENV=production)")
+            secret_key = (
+                _development_secret_key() if env == "development" else secrets.token_hex(32)
+            )
+        default_db = f"sqlite:///{INSTANCE_DIR / 'vdsi.sqlite3'}"
+        return cls(
+            env=env,
+            database_url=env_vars.get("DATABASE_URL", default_db),
+            secret_key=secret_key,
+            public_base_url=env_vars.get("PUBLIC_BASE_URL", cls.public_base_url).rstrip("/"),
+            mail_backend=env_vars.get("MAIL_BACKEND", "console"),
+            mail_server=env_vars.get("MAIL_SERVER", cls.mail_server),
+            mail_port=int(env_vars.get("MAIL_PORT", cls.mail_port)),
+            mail_username=env_vars.get("MAIL_USERNAME", ""),
+            mail_password=env_vars.get("MAIL_PASSWORD", ""),
+            mail_starttls=_bool(env_vars.get("MAIL_STARTTLS", "false")),
+            mail_from=env_vars.get("MAIL_FROM", cls.mail_from),
+            login_max_failures=int(env_vars.get("LOGIN_MAX_FAILURES", cls.login_max_failures)),
+            login_lockout_minutes=int(
+                env_vars.get("LOGIN_LOCKOUT_MINUTES", cls.login_lockout_minutes)
+            ),
+            password_reset_hours=int(
+                env_vars.get("PASSWORD_RESET_HOURS", cls.password_reset_hours)
+            ),
+            session_hours=int(env_vars.get("SESSION_HOURS", cls.session_hours)),
+        )
+
+    def flask_config(self) -> dict:
+        secure = self.env == "production"
+        return {
+            "SECRET_KEY": self.secret_key,
+            "SETTINGS": self,
+            "TESTING": self.env == "test",
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": secure,
+            "SESSION_COOKIE_NAME": "vdsi_session",
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SECURE": secure,
+            "REMEMBER_COOKIE_SAMESITE": "Lax",
+            "PERMANENT_SESSION_LIFETIME": self.session_hours * 3600,
+            "WTF_CSRF_TIME_LIMIT": self.session_hours * 3600,
+            "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+            "JSON_AS_ASCII": False,
+        }

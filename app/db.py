@@ -1,0 +1,114 @@
+"""Database wiring: the engine (SQLite tuned for concurrency, or PostgreSQL), a session per
+request, and the `flask db …` commands that drive the Alembic migrations."""
+
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from flask import Flask, current_app, g
+from sqlmodel import Session
+
+from app.config import PROJECT_ROOT
+
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def make_engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        database = sa.engine.make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        )
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["engine"] = make_engine(app.config["SETTINGS"].database_url)
+    app.teardown_appcontext(_close_session)
+    app.cli.add_command(db_cli)
+
+
+def engine() -> sa.Engine:
+    return current_app.extensions["engine"]
+
+
+def get_session() -> Session:
+    """The session of the current request (or CLI command), opened on first use."""
+    if "db_session" not in g:
+        g.db_session = Session(engine(), expire_on_commit=False)
+    return g.db_session
+
+
+def _close_session(_exception: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def alembic_config(connection: sa.Connection) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(target_engine: sa.Engine, revision: str = "head") -> None:
+    with target_engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+@click.group("db", help="Migrations du schéma (Alembic).")
+def db_cli() -> None:
+    pass
+
+
+@db_cli.command("upgrade", help="Crée ou met à jour le schéma jusqu'à REVISION (head par défaut).")
+@click.argument("revision", default="head")
+def upgrade_command(revision: str) -> None:
+    upgrade(engine(), revision)
+    click.echo(f"Schéma à jour ({revision}).")
+
+
+@db_cli.command("downgrade", help="Revient à REVISION.")
+@click.argument("revision")
+def downgrade_command(revision: str) -> None:
+    with engine().begin() as connection:
+        command.downgrade(alembic_config(connection), revision)
+
+
+@db_cli.command("current", help="Affiche la révision appliquée.")
+def current_command() -> None:
+    with engine().connect() as connection:
+        command.current(alembic_config(connection), verbose=False)
+
+
+@db_cli.command(
+    "revision", help="Prépare une migration à relire (--autogenerate compare aux modèles)."
+)
+@click.option("-m", "--message", required=True)
+@click.option("--autogenerate", is_flag=True)
+def revision_command(message: str, autogenerate: bool) -> None:
+    with engine().begin() as connection:
+        command.revision(alembic_config(connection), message=message, autogenerate=autogenerate)
+
+
+@db_cli.command("check", help="Échoue si les modèles diffèrent du schéma migré.")
+def check_command() -> None:
+    with engine().connect() as connection:
+        command.check(alembic_config(connection))

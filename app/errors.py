@@ -1,0 +1,100 @@
+"""Errors as people and clients expect them: French HTML pages, and RFC 9457 problem+json for
+the API; never a stack trace."""
+
+from flask import Flask, Response, json, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from registry.errors import DomainError, ValidationFailed
+
+PROBLEM_TYPE = "application/problem+json"
+
+TITLES = {
+    400: "Requête invalide",
+    401: "Authentification requise",
+    403: "Accès refusé",
+    404: "Introuvable",
+    405: "Méthode non autorisée",
+    409: "Conflit",
+    413: "Contenu trop volumineux",
+    415: "Type de contenu non pris en charge",
+    422: "Données invalides",
+    429: "Trop de requêtes",
+    500: "Erreur interne",
+    503: "Service indisponible",
+}
+
+DETAILS = {
+    400: "La requête est invalide.",
+    401: "Un jeton d'API valide est requis (en-tête Authorization: Bearer <jeton>).",
+    403: "Votre rôle ne vous permet pas d'accéder à cette ressource.",
+    404: "La ressource demandée n'existe pas.",
+    405: "Cette méthode n'est pas autorisée sur cette ressource.",
+    413: "Le contenu envoyé dépasse la taille autorisée.",
+    500: "Une erreur inattendue s'est produite ; elle a été enregistrée.",
+    503: "Le service est momentanément indisponible.",
+}
+
+
+def wants_problem_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def problem(
+    status: int, detail: str | None = None, *, title: str | None = None, **extra
+) -> Response:
+    body = {
+        "type": "about:blank",
+        "title": title or TITLES.get(status, "Erreur"),
+        "status": status,
+        "detail": detail or DETAILS.get(status, TITLES.get(status, "Erreur")),
+        "instance": request.path,
+        **extra,
+    }
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_TYPE)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="vdsi"'
+    return response
+
+
+def _html(status: int, detail: str | None = None):
+    return (
+        render_template(
+            "errors/error.html",
+            status=status,
+            title=TITLES.get(status, "Erreur"),
+            detail=detail or DETAILS.get(status, ""),
+        ),
+        status,
+    )
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError):
+        if wants_problem_json():
+            extra = {}
+            if isinstance(error, ValidationFailed):
+                extra["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
+            return problem(error.status, error.detail, title=error.title, **extra)
+        return _html(error.status, error.detail)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError):
+        detail = "Le formulaire a expiré ou n'est pas valide. Rechargez la page et recommencez."
+        return _html(400, detail)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        status = error.code or 500
+        # Werkzeug's own descriptions are English: answer with ours.
+        if wants_problem_json():
+            return problem(status)
+        return _html(status)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        if wants_problem_json():
+            return problem(500)
+        return _html(InternalServerError.code)

@@ -1,0 +1,11 @@
+"""Imports every table model so that `SQLModel.metadata` describes the whole schema
+(for the migrations and for the test that compares them with the models)."""
+
+from sqlmodel import SQLModel
+
+import registry.accounts
+import registry.api_tokens
+import registry.audit
+import registry.nurses  # noqa: F401
+
+metadata = SQLModel.metadata

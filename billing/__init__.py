@@ -1,0 +1,1 @@
+"""Billing: dated tariffs, zero-advance billing records and CPAM reconciliation."""
