@@ -1,0 +1,111 @@
+"""The pages people use, in a real browser: phone-sized, French, self-contained."""
+
+import pytest
+
+from registry.accounts import Role
+from tests.browser import ARTIFACTS, CHROMIUM, chromium, live_server
+from tests.conftest import PASSWORD
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is installed by make test"),
+]
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as instance:
+        yield instance
+
+
+@pytest.fixture
+def site(app):
+    with live_server(app) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def phone(browser, site):
+    context = browser.new_context(viewport=PHONE, locale="fr-FR", base_url=site)
+    page = context.new_page()
+    page.requested_hosts = set()
+    page.on("request", lambda request: page.requested_hosts.add(request.url.split("/")[2]))
+    yield page
+    context.close()
+
+
+def sign_in(page, email: str, password: str = PASSWORD) -> None:
+    page.goto("/login")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+
+
+def fits_the_screen(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.parametrize(
+    ("role", "heading"),
+    [
+        (Role.NURSE, "Bonjour"),
+        (Role.AGENT, "Infirmières disponibles par commune"),
+        (Role.CPAM, "Professionnel·le·s facturant les VDSI"),
+        (Role.COORDINATOR, "Inscriptions des infirmier·e·s"),
+        (Role.ADMIN, "Administration"),
+    ],
+)
+def test_each_role_signs_in_on_a_phone_and_lands_on_its_home(phone, make_user, role, heading):
+    user = make_user(role)
+    sign_in(phone, user.email)
+    assert phone.get_by_role("heading", level=1).inner_text().startswith(heading)
+    assert fits_the_screen(phone)
+    ARTIFACTS.mkdir(exist_ok=True)
+    phone.screenshot(path=str(ARTIFACTS / f"home-{role.value}-360.png"), full_page=True)
+    assert phone.requested_hosts == {phone.url.split("/")[2]}
+
+
+def test_a_wrong_password_shows_a_french_error(phone, make_user):
+    user = make_user(Role.AGENT)
+    sign_in(phone, user.email, "pas-le-bon-mot-de-passe")
+    assert "mot de passe incorrect" in phone.get_by_role("alert").inner_text()
+    assert fits_the_screen(phone)
+
+
+def test_an_admin_creates_then_deactivates_an_account(phone, make_user):
+    admin = make_user(Role.ADMIN)
+    sign_in(phone, admin.email)
+    phone.get_by_role("link", name="Comptes").click()
+    phone.get_by_role("link", name="Créer un compte").click()
+    phone.get_by_label("Nom complet").fill("Jeanne Enquêtrice")
+    phone.get_by_label("Adresse e-mail").fill("jeanne@cpam.fr")
+    phone.get_by_label("Rôle").select_option("agent")
+    phone.get_by_label("Mot de passe initial").fill(PASSWORD)
+    phone.get_by_role("button", name="Créer le compte").click()
+    assert "Compte créé pour jeanne@cpam.fr" in phone.get_by_role("status").first.inner_text()
+    assert fits_the_screen(phone)
+
+    confirmation = phone.get_by_label("Je confirme ce changement")
+    phone.get_by_role("button", name="Désactiver").click()
+    assert confirmation.evaluate("box => box.validity.valueMissing")
+    confirmation.check()
+    phone.get_by_role("button", name="Désactiver").click()
+    assert "désactivé" in phone.get_by_role("status").first.inner_text()
+    phone.screenshot(path=str(ARTIFACTS / "admin-user-360.png"), full_page=True)
+
+
+def test_a_nurse_cannot_open_the_admin_pages(phone, make_user):
+    nurse = make_user(Role.NURSE)
+    sign_in(phone, nurse.email)
+    response = phone.goto("/admin/users")
+    assert response.status == 403
+    assert "Accès refusé" in phone.get_by_role("heading", level=1).inner_text()
+
+
+def test_keyboard_users_can_skip_to_the_content(phone, make_user):
+    user = make_user(Role.COORDINATOR)
+    sign_in(phone, user.email)
+    phone.keyboard.press("Tab")
+    focused = phone.evaluate("document.activeElement.textContent")
+    assert focused == "Aller au contenu"
