@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import PROJECT_ROOT, Settings
 
@@ -19,6 +20,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.config.update(settings.flask_config())
     app.permanent_session_lifetime = timedelta(hours=settings.session_hours)
+    if settings.proxy_hops:
+        # Behind a reverse proxy the client's address (throttling, audit) is in X-Forwarded-For.
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from app import auth, cli, db, errors, security, views
     from app.blueprints import admin, agent, api, coordinator, cpam, nurse

@@ -221,7 +221,7 @@ def forgot_password():
 def reset_password(token: str):
     db = get_session()
     try:
-        user, _reset = accounts.user_for_reset_token(db, token)
+        user = accounts.user_for_reset_token(db, token)
     except NotFound as error:
         return render_template("auth/reset_invalid.html", message=error.detail), 404
     form = NewPasswordForm()

@@ -2,7 +2,7 @@
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,7 @@ class Settings:
     login_lockout_minutes: int = 15
     password_reset_hours: int = 2
     session_hours: int = 12
-    extra: dict = field(default_factory=dict)
+    proxy_hops: int = 0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, default_env: str = "development"):
@@ -81,6 +81,7 @@ class Settings:
                 env_vars.get("PASSWORD_RESET_HOURS", cls.password_reset_hours)
             ),
             session_hours=int(env_vars.get("SESSION_HOURS", cls.session_hours)),
+            proxy_hops=int(env_vars.get("TRUSTED_PROXY_HOPS", cls.proxy_hops)),
         )
 
     def flask_config(self) -> dict:

@@ -269,6 +269,9 @@ def _recent_failures(session: Session, since: datetime, condition) -> int:
     ).one()
 
 
+MAX_RESETS_PER_HOUR = 3
+
+
 def start_password_reset(
     session: Session, email: str, *, ip_address: str, lifetime: timedelta
 ) -> tuple[User, str] | None:
@@ -287,6 +290,15 @@ def start_password_reset(
     )
     if user is None or not user.active:
         return None
+    recent = session.exec(
+        select(func.count()).where(
+            PasswordResetToken.user_id == user.id,
+            PasswordResetToken.created_at >= utcnow() - timedelta(hours=1),
+        )
+    ).one()
+    if recent >= MAX_RESETS_PER_HOUR:
+        # Nobody can flood a person's inbox through this form.
+        return None
     token = secrets.token_urlsafe(32)
     session.add(
         PasswordResetToken(
@@ -296,7 +308,7 @@ def start_password_reset(
     return user, token
 
 
-def user_for_reset_token(session: Session, token: str) -> tuple[User, PasswordResetToken]:
+def user_for_reset_token(session: Session, token: str) -> User:
     reset = session.exec(
         select(PasswordResetToken).where(PasswordResetToken.token_hash == sha256(token or ""))
     ).first()
@@ -305,16 +317,20 @@ def user_for_reset_token(session: Session, token: str) -> tuple[User, PasswordRe
     user = get_user(session, reset.user_id)
     if not user.active:
         raise NotFound("Ce lien de réinitialisation est invalide, déjà utilisé ou expiré.")
-    return user, reset
+    return user
 
 
 def complete_password_reset(
     session: Session, token: str, password: str, *, ip_address: str
 ) -> User:
-    user, reset = user_for_reset_token(session, token)
+    user = user_for_reset_token(session, token)
     set_password(session, user, password, actor=user)
-    reset.used_at = utcnow()
-    session.add(reset)
+    # Every other link sent to this account dies with this one.
+    session.exec(
+        sa.update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
     session.exec(
         sa.delete(LoginAttempt).where(
             LoginAttempt.email == user.email, LoginAttempt.succeeded.is_(False)

@@ -39,7 +39,8 @@ def sign_in(page, email: str, password: str = PASSWORD) -> None:
     page.goto("/login")
     page.get_by_label("Adresse e-mail").fill(email)
     page.get_by_label("Mot de passe").fill(password)
-    page.get_by_role("button", name="Se connecter").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Se connecter").click()
 
 
 def fits_the_screen(page) -> bool:
@@ -107,5 +108,6 @@ def test_keyboard_users_can_skip_to_the_content(phone, make_user):
     user = make_user(Role.COORDINATOR)
     sign_in(phone, user.email)
     phone.keyboard.press("Tab")
-    focused = phone.evaluate("document.activeElement.textContent")
-    assert focused == "Aller au contenu"
+    assert phone.evaluate("document.activeElement.textContent") == "Aller au contenu"
+    phone.keyboard.press("Enter")
+    assert phone.evaluate("document.activeElement.id") == "contenu"

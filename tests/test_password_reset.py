@@ -105,3 +105,28 @@ def test_a_forged_reset_link_is_refused(client):
     response = client.get("/password/reset/nimportequoi")
     assert response.status_code == 404
     assert "invalide" in response.get_data(as_text=True)
+
+
+def test_a_completed_reset_kills_every_other_link_of_the_account(client, make_user, inbox):
+    handler, _port = inbox
+    user = make_user(Role.NURSE)
+    _ask_for_reset(client, user.email)
+    _ask_for_reset(client, user.email)
+    first, second = _wait_for(handler.messages, 2)
+    paths = [
+        re.search(r"/password/reset/\S+", m.get_payload(decode=True).decode()).group(0)
+        for m in (first, second)
+    ]
+    token = csrf_token(client, paths[1])
+    data = {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": token}
+    assert client.post(paths[1], data=data).status_code == 302
+    assert client.get(paths[0]).status_code == 404
+
+
+def test_reset_emails_to_one_account_are_limited(client, make_user, inbox):
+    handler, _port = inbox
+    user = make_user(Role.AGENT)
+    for _ in range(5):
+        assert _ask_for_reset(client, user.email).status_code == 302
+    time.sleep(0.3)
+    assert len(_wait_for(handler.messages, 3)) == 3
