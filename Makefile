@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run serve test lint format install install-test browser clean
+.PHONY: run serve test bench lint format install install-test browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ browser:
 ## test: the whole suite (SQLite; also PostgreSQL when TEST_DATABASE_URL is set)
 test: install-test browser
 	$(BIN)/pytest
+
+## bench: performance figures, printed as tables (PostgreSQL too when BENCH_DATABASE_URL is set)
+bench: install
+	$(BIN)/python -m benchmarks.eligibility
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -26,7 +26,17 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from app import auth, cli, db, errors, security, views
-    from app.blueprints import admin, agent, api, coordinator, cpam, nurse
+    from app.blueprints import (  # noqa: F401 (routes on the api blueprint)
+        admin,
+        agent,
+        api,
+        api_geo,
+        api_nurses,
+        coordinator,
+        cpam,
+        enrolment,
+        nurse,
+    )
 
     db.init_app(app)
     csrf.init_app(app)
@@ -37,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     cli.init_app(app)
 
     app.register_blueprint(auth.blueprint)
+    app.register_blueprint(enrolment.blueprint)
     app.register_blueprint(nurse.blueprint, url_prefix="/nurse")
     app.register_blueprint(agent.blueprint, url_prefix="/agent")
     app.register_blueprint(cpam.blueprint, url_prefix="/cpam")

@@ -8,6 +8,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 ENVIRONMENTS = ("development", "test", "production")
+GEOCODERS = ("commune", "ban")
 
 
 class ConfigError(RuntimeError):
@@ -46,11 +47,15 @@ class Settings:
     password_reset_hours: int = 2
     session_hours: int = 12
     proxy_hops: int = 0
+    geocoder: str = "commune"
+    ban_url: str = "https://api-adresse.data.gouv.fr"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, default_env: str = "development"):
         env_vars = dict(os.environ if environ is None else environ)
         env = env_vars.get("APP_ENV", default_env)
+        if env_vars.get("GEOCODER", "commune") not in GEOCODERS:
+            raise ConfigError(f"GEOCODER must be one of {', '.join(GEOCODERS)}")
         if env not in ENVIRONMENTS:
             raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
         secret_key = env_vars.get("SECRET_KEY", "")
@@ -82,6 +87,8 @@ class Settings:
             ),
             session_hours=int(env_vars.get("SESSION_HOURS", cls.session_hours)),
             proxy_hops=int(env_vars.get("TRUSTED_PROXY_HOPS", cls.proxy_hops)),
+            geocoder=env_vars.get("GEOCODER", cls.geocoder),
+            ban_url=env_vars.get("BAN_URL", cls.ban_url),
         )
 
     def flask_config(self) -> dict:

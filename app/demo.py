@@ -1,29 +1,36 @@
-"""Demonstration data: a realistic department (Ariège) with nurses on real communes and one
-account per role. Deterministic, and loaded only once."""
+"""Demonstration data: a realistic department (Ariège) with nurses on real communes, their
+sectors, skills and weekly hours, and one account per role. Deterministic, loaded only once,
+through the same services as real enrolments."""
 
-import csv
 import random
-from pathlib import Path
+from datetime import date, timedelta
 
 from sqlmodel import Session
 
 from registry import accounts
 from registry.accounts import Role
+from registry.geo import Commune
+from registry.geo.commune_geocoder import CommuneGeocoder
+from registry.geo.communes import commune_directory
+from registry.geo.distance import great_circle_km
 from registry.identifiers import luhn_check_digit
-from registry.nurses import Nurse, NurseStatus
-from registry.timeutil import utcnow
+from registry.nurses import services
+from registry.nurses.models import NurseStatus
+from registry.nurses.schema import parse_nurse_input
 
 DEMO_PASSWORD = "Demo-VDSI-2021!"  # noqa: S105 (printed for the demonstration on purpose)
+DEPARTMENT = "09"
+NURSE_EMAIL = "infirmiere@demo.vdsi.fr"
 DEMO_ACCOUNTS = [
     (Role.ADMIN, "admin@demo.vdsi.fr", "Alice Administratrice"),
     (Role.AGENT, "agent@demo.vdsi.fr", "Bruno Enquêteur (CPAM 091)"),
     (Role.CPAM, "cpam@demo.vdsi.fr", "Chantal Facturation (CPAM 091)"),
     (Role.COORDINATOR, "coordination@demo.vdsi.fr", "Denis Coordinateur (URPS Occitanie)"),
-    (Role.NURSE, "infirmiere@demo.vdsi.fr", "Élodie Martin"),
+    (Role.NURSE, NURSE_EMAIL, "Élodie Martin"),
 ]
 ACTIVE_NURSES = 60
 PENDING_NURSES = 4
-COMMUNES_FILE = Path(__file__).parent / "demo_data" / "communes_ariege.csv"
+ACTOR = "démonstration"
 
 FIRST_NAMES = [
     "Camille",
@@ -50,9 +57,7 @@ FIRST_NAMES = [
     "Hélène",
     "Mathilde",
     "Audrey",
-    "Florence",
     "Karine",
-    "Valérie",
 ]
 LAST_NAMES = [
     "Martin",
@@ -76,13 +81,11 @@ LAST_NAMES = [
     "Vincent",
     "Blanc",
     "Faure",
-    "Andre",
     "Mercier",
     "Guerin",
     "Boyer",
     "Garnier",
     "Chevalier",
-    "Sanchez",
     "Rey",
     "Pujol",
     "Baqué",
@@ -92,69 +95,113 @@ LAST_NAMES = [
     "Galy",
     "Rouch",
 ]
-
-
-def load_communes() -> list[dict[str, str]]:
-    with COMMUNES_FILE.open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _luhn_number(rng: random.Random, prefix: str, length: int) -> str:
-    payload = prefix + "".join(rng.choice("0123456789") for _ in range(length - len(prefix) - 1))
-    return payload + luhn_check_digit(payload)
+STREETS = [
+    "rue de la République",
+    "avenue de Foix",
+    "place du Marché",
+    "rue des Pyrénées",
+    "chemin de la Fontaine",
+    "rue Victor Hugo",
+    "allée des Platanes",
+    "route de Toulouse",
+]
+# Weekly patterns: (weekdays, start, end), in the practice's local time.
+WEEKLY_PATTERNS = [
+    ((0, 1, 2, 3, 4), "13:30", "18:30"),
+    ((0, 1, 2, 3, 4, 5), "08:00", "12:00"),
+    ((0, 2, 4), "09:00", "17:00"),
+    ((1, 3, 5, 6), "14:00", "19:00"),
+    ((0, 1, 2, 3, 4, 5, 6), "10:00", "13:00"),
+]
+SKILL_ODDS = {"tag": 0.7, "pcr": 0.4, "vaccination": 0.3}
+EXTRA_LANGUAGES = ["en", "es", "ar", "oc", "pt"]
 
 
 def load_demo(session: Session) -> bool:
     """Loads the data set into the session; False when it is already there."""
     if accounts.find_by_email(session, DEMO_ACCOUNTS[0][1]):
         return False
-    actor = "démonstration"
     for role, email, name in DEMO_ACCOUNTS:
-        accounts.create_user(
-            session, email=email, role=role, password=DEMO_PASSWORD, name=name, actor=actor
-        )
+        if role != Role.NURSE:
+            accounts.create_user(
+                session, email=email, role=role, password=DEMO_PASSWORD, name=name, actor=ACTOR
+            )
+    directory = commune_directory()
+    communes = sorted(directory.in_department(DEPARTMENT), key=lambda c: -c.population)[:60]
+    geocoder = CommuneGeocoder(directory)
     rng = random.Random(2021)
-    communes = load_communes()
-    weights = [int(commune["population"]) ** 0.7 for commune in communes]
     used_emails = {email for _role, email, _name in DEMO_ACCOUNTS}
     for index in range(ACTIVE_NURSES + PENDING_NURSES):
-        commune = communes[1] if index == 0 else rng.choices(communes, weights)[0]
-        if index == 0:
-            first_name, last_name = "Élodie", "Martin"
-            email = DEMO_ACCOUNTS[-1][1]
-            user = accounts.find_by_email(session, email)
-        else:
-            first_name, last_name = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-            email = _unique_email(first_name, last_name, used_emails)
-            user = accounts.create_user(
-                session,
-                email=email,
-                role=Role.NURSE,
-                password=DEMO_PASSWORD,
-                name=f"{first_name} {last_name}",
-                actor=actor,
-            )
-        active = index < ACTIVE_NURSES
-        session.add(
-            Nurse(
-                user_id=user.id,
-                rpps=_luhn_number(rng, "1000", 11),
-                am_number=_luhn_number(rng, "091", 9),
-                first_name=first_name,
-                last_name=last_name,
-                phone="+336" + "".join(rng.choice("0123456789") for _ in range(8)),
-                email=email,
-                practice_commune_insee=commune["insee"],
-                practice_commune_name=commune["name"],
-                practice_postal_code=commune["postal_code"],
-                practice_latitude=float(commune["latitude"]),
-                practice_longitude=float(commune["longitude"]),
-                status=NurseStatus.ACTIVE if active else NurseStatus.PENDING,
-                validated_at=utcnow() if active else None,
-            )
+        document = _nurse_document(rng, index, communes, used_emails)
+        values = parse_nurse_input(
+            document, partial=False, commune_exists=lambda code: directory.get(code) is not None
         )
+        status = NurseStatus.ACTIVE if index < ACTIVE_NURSES else NurseStatus.PENDING
+        services.enroll_nurse(session, values, geocoder=geocoder, actor=ACTOR, status=status)
     session.flush()
     return True
+
+
+def _nurse_document(rng: random.Random, index: int, communes: list[Commune], used: set[str]):
+    if index == 0:
+        home = next(c for c in communes if c.name == "Foix")
+        first_name, last_name, email = "Élodie", "Martin", NURSE_EMAIL
+    else:
+        home = rng.choices(communes, [c.population**0.7 for c in communes])[0]
+        first_name, last_name = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        email = _unique_email(first_name, last_name, used)
+    return {
+        "rpps": _luhn_number(rng, "1000", 11),
+        "am_number": _luhn_number(rng, "091", 9),
+        "first_name": first_name,
+        "last_name": last_name,
+        "phone": "06" + "".join(rng.choice("0123456789") for _ in range(8)),
+        "email": email,
+        "password": DEMO_PASSWORD,
+        "practice": {
+            "street": f"{rng.randint(1, 40)} {rng.choice(STREETS)}",
+            "postal_code": home.postal_codes[0],
+            "commune": home.name,
+        },
+        "sector": {
+            "radius_km": rng.choice([8, 10, 12, 15, 20, 25]),
+            "communes": _farther_communes(rng, home, communes),
+        },
+        # The Pyrenean valleys south of Foix are mountain areas for the IK tariff.
+        "mountain": home.latitude < 42.93,
+        "skills": [skill for skill, odds in SKILL_ODDS.items() if rng.random() < odds],
+        "languages": ["fr", *rng.sample(EXTRA_LANGUAGES, rng.choice([0, 0, 0, 1, 2]))],
+        "max_visits_per_day": rng.choice([4, 5, 6, 6, 8]),
+        "availability": _availability(rng),
+    }
+
+
+def _farther_communes(rng: random.Random, home: Commune, communes: list[Commune]) -> list[str]:
+    """Some nurses also serve a few communes beyond their radius (a valley, a usual round)."""
+    if rng.random() > 0.3:
+        return []
+    farther = [
+        c.insee
+        for c in communes
+        if 15 < great_circle_km(home.latitude, home.longitude, c.latitude, c.longitude) < 35
+    ]
+    return rng.sample(farther, min(len(farther), rng.randint(1, 3)))
+
+
+def _availability(rng: random.Random) -> list[dict]:
+    days, start, end = rng.choice(WEEKLY_PATTERNS)
+    windows = [{"weekday": day, "start": start, "end": end} for day in days]
+    soon = date.today() + timedelta(days=rng.randint(1, 7))
+    if rng.random() < 0.2:
+        windows.append({"date": soon.isoformat(), "unavailable": True})
+    elif rng.random() < 0.1:
+        windows.append({"date": soon.isoformat(), "start": "18:00", "end": "20:00"})
+    return windows
+
+
+def _luhn_number(rng: random.Random, prefix: str, length: int) -> str:
+    payload = prefix + "".join(rng.choice("0123456789") for _ in range(length - len(prefix) - 1))
+    return payload + luhn_check_digit(payload)
 
 
 def _unique_email(first_name: str, last_name: str, used: set[str]) -> str:

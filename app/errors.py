@@ -5,7 +5,7 @@ from flask import Flask, Response, json, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from registry.errors import DomainError, ValidationFailed
+from registry.errors import DomainError, FieldError, ValidationFailed
 
 PROBLEM_TYPE = "application/problem+json"
 
@@ -69,13 +69,20 @@ def _html(status: int, detail: str | None = None):
     )
 
 
+def _field_error(error: FieldError) -> dict:
+    body = {"field": error.field, "message": error.message}
+    if error.suggestions:
+        body["suggestions"] = error.suggestions
+    return body
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
         if wants_problem_json():
             extra = {}
             if isinstance(error, ValidationFailed):
-                extra["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
+                extra["errors"] = [_field_error(e) for e in error.errors]
             return problem(error.status, error.detail, title=error.title, **extra)
         return _html(error.status, error.detail)
 

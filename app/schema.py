@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 import registry.accounts
 import registry.api_tokens
 import registry.audit
-import registry.nurses  # noqa: F401
+import registry.geo.cache
+import registry.nurses.models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -13,7 +13,7 @@ PARIS = ZoneInfo("Europe/Paris")
 
 # What each role sees in the navigation bar: (endpoint, label).
 NAVIGATION = {
-    Role.NURSE: [("nurse.home", "Mes visites")],
+    Role.NURSE: [("nurse.home", "Mes visites"), ("nurse.profile", "Mes disponibilités")],
     Role.AGENT: [("agent.home", "Demandes")],
     Role.CPAM: [("cpam.home", "Facturation")],
     Role.COORDINATOR: [("coordinator.home", "Territoire"), ("coordinator.nurses", "Infirmières")],

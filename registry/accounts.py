@@ -11,7 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Field, Session, SQLModel, func, select
 
 from registry import audit
-from registry.errors import Conflict, ErrorCollector, NotFound, PermissionDenied
+from registry.errors import Conflict, ErrorCollector, NotFound, PermissionDenied, invalid
 from registry.passwords import DUMMY_HASH, hash_password, password_problems, verify_password
 from registry.timeutil import UTCDateTime, utcnow
 
@@ -134,9 +134,7 @@ def create_user(
 
 def change_role(session: Session, user: User, role: str, *, actor: object) -> None:
     if role not in Role.__members__.values():
-        errors = ErrorCollector()
-        errors.add("role", f"Rôle inconnu : « {role} ». Rôles : {', '.join(Role)}.")
-        errors.raise_if_any()
+        invalid("role", f"Rôle inconnu : « {role} ». Rôles : {', '.join(Role)}.")
     if role == user.role:
         return
     _refuse_removing_last_admin(session, user, actor)

@@ -1,6 +1,7 @@
 """Domain errors raised by services; the web layer turns them into pages or problem+json."""
 
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 
 class DomainError(Exception):
@@ -18,6 +19,7 @@ class DomainError(Exception):
 class FieldError:
     field: str
     message: str
+    suggestions: list[str] = field(default_factory=list)
 
 
 class ValidationFailed(DomainError):
@@ -50,9 +52,14 @@ class ErrorCollector:
 
     errors: list[FieldError] = field(default_factory=list)
 
-    def add(self, field_name: str, message: str) -> None:
-        self.errors.append(FieldError(field_name, message))
+    def add(self, field_name: str, message: str, suggestions: list[str] | None = None) -> None:
+        self.errors.append(FieldError(field_name, message, suggestions or []))
 
     def raise_if_any(self) -> None:
         if self.errors:
             raise ValidationFailed(self.errors)
+
+
+def invalid(field_name: str, message: str) -> NoReturn:
+    """Refuses one invalid field."""
+    raise ValidationFailed([FieldError(field_name, message)])

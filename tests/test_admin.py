@@ -59,6 +59,7 @@ def test_deactivation_needs_an_explicit_confirmation(client, db, logged_in, make
     db.refresh(user)
     assert user.active
     client.post(path, data={"csrf_token": token, "confirm": "y"})
+    db.rollback()  # end the test's read snapshot to see what the request committed
     db.refresh(user)
     assert not user.active
 
@@ -68,6 +69,7 @@ def test_role_change_through_the_page_is_audited(client, db, logged_in, make_use
     user = make_user(Role.AGENT)
     token = csrf_token(client, f"/admin/users/{user.id}")
     client.post(f"/admin/users/{user.id}/role", data={"csrf_token": token, "role": "coordinator"})
+    db.rollback()
     db.refresh(user)
     assert user.role == Role.COORDINATOR
     assert db.exec(select(AuditEntry).where(AuditEntry.action == "user.role_changed")).one()

@@ -16,6 +16,7 @@ PUBLIC = {
     "auth.login",
     "auth.forgot_password",
     "auth.reset_password",
+    "enrolment.enrol",
     "healthz",
     "static",
 }
@@ -27,7 +28,19 @@ BLUEPRINT_ROLES = {
     "coordinator": {Role.COORDINATOR},
     "admin": {Role.ADMIN},
 }
-API_ROLES = {"api.me": set(Role)}
+MANAGERS = {Role.COORDINATOR, Role.ADMIN}
+API_ROLES = {
+    "api.me": set(Role),
+    "api.communes": set(Role),
+    "api.create_nurse": MANAGERS,
+    "api.list_nurses_endpoint": MANAGERS,
+    "api.get_nurse": MANAGERS | {Role.NURSE},
+    "api.update_nurse": MANAGERS | {Role.NURSE},
+    "api.validate_nurse": MANAGERS,
+    "api.suspend_nurse": MANAGERS,
+    "api.reactivate_nurse": MANAGERS,
+    "api.withdraw_nurse": MANAGERS,
+}
 # Ids that exist in no table: the sweep must not change the data it runs on (revoke a token…).
 SAMPLE_ARGUMENTS = {"integer": 987654, "unicode": "x", "path": "css/app.css"}
 IDENTITIES = [None, *Role]

@@ -10,7 +10,7 @@ from sqlmodel import func, select
 from app.demo import ACTIVE_NURSES, DEMO_ACCOUNTS, PENDING_NURSES
 from registry.accounts import User
 from registry.audit import AuditEntry
-from registry.nurses import Nurse, NurseStatus
+from registry.nurses.models import Nurse, NurseStatus
 from tests.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +88,7 @@ def test_seed_demo_loads_a_realistic_department_once(app, db):
     assert "déjà présentes" in second.output
     counts = dict(db.exec(select(Nurse.status, func.count()).group_by(Nurse.status)).all())
     assert counts == {NurseStatus.ACTIVE: ACTIVE_NURSES, NurseStatus.PENDING: PENDING_NURSES}
-    communes = db.exec(select(func.count(func.distinct(Nurse.practice_commune_insee)))).one()
+    communes = db.exec(select(func.count(func.distinct(Nurse.practice_insee)))).one()
     assert communes >= 15
     assert (
         db.exec(select(func.count()).select_from(User)).one() == 4 + ACTIVE_NURSES + PENDING_NURSES

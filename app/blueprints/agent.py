@@ -5,7 +5,7 @@ from flask import Blueprint, render_template
 from app.auth import restrict_to
 from app.db import get_session
 from registry.accounts import Role
-from registry.nurses import active_nurses_by_commune
+from registry.nurses.queries import active_nurses_by_commune
 
 blueprint = Blueprint("agent", __name__)
 restrict_to(blueprint, Role.AGENT)

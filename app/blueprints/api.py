@@ -6,6 +6,7 @@ Errors are RFC 9457 problem+json documents.
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 
@@ -13,6 +14,7 @@ from app.db import get_session
 from app.errors import problem
 from registry.accounts import Role
 from registry.api_tokens import user_for_token
+from registry.errors import DomainError
 
 blueprint = Blueprint("api", __name__)
 
@@ -53,3 +55,30 @@ def roles(*allowed: Role) -> Callable:
 def me():
     user = g.api_user
     return jsonify(id=user.id, email=user.email, name=user.name, role=user.role)
+
+
+class UnsupportedBody(DomainError):
+    status = 415
+    title = "Type de contenu non pris en charge"
+
+
+def json_body() -> Any:
+    """The request's JSON document; a clear 415/400 when it is not one."""
+    if not request.is_json:
+        raise UnsupportedBody(
+            "Le corps de la requête doit être du JSON (Content-Type: application/json)."
+        )
+    body = request.get_json(silent=True)
+    if body is None:
+        raise DomainError("Le corps de la requête n'est pas un JSON valide.")
+    return body
+
+
+def requested_page() -> tuple[int, int]:
+    """(page, per_page) from the query string, within sensible bounds."""
+    page = request.args.get("page", "1")
+    per_page = request.args.get("per_page", "50")
+    return (
+        max(int(page), 1) if page.isdigit() else 1,
+        min(max(int(per_page), 1), 200) if per_page.isdigit() else 50,
+    )

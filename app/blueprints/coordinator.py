@@ -1,24 +1,61 @@
-"""The URPS coordinator's pages: enrolments and coverage of the territory."""
+"""The URPS coordinator's pages: enrolments, validation, the registry and its CSV import."""
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from app.auth import restrict_to
 from app.db import get_session
+from app.forms import NurseImportForm, StatusChangeForm
+from app.geocoding import geocoder
 from app.pagination import Page, requested_page
 from registry.accounts import Role
-from registry.nurses import NurseStatus, count_by_status, list_nurses
+from registry.errors import DomainError, ValidationFailed
+from registry.geo.communes import commune_directory
+from registry.nurses import services
+from registry.nurses.csv_import import COLUMNS, import_nurses
+from registry.nurses.models import NurseStatus, Skill
+from registry.nurses.queries import count_by_status, list_nurses
 
 blueprint = Blueprint("coordinator", __name__)
 restrict_to(blueprint, Role.COORDINATOR)
 
 PER_PAGE = 25
+# Which status each action leads to, and its button label.
+ACTIONS = {
+    "validate": (NurseStatus.ACTIVE, "Valider l'inscription"),
+    "refuse": (NurseStatus.WITHDRAWN, "Refuser l'inscription"),
+    "suspend": (NurseStatus.SUSPENDED, "Suspendre"),
+    "reactivate": (NurseStatus.ACTIVE, "Réactiver"),
+    "withdraw": (NurseStatus.WITHDRAWN, "Retirer du registre"),
+}
+ACTIONS_BY_STATUS = {
+    NurseStatus.PENDING: ["validate", "refuse"],
+    NurseStatus.ACTIVE: ["suspend", "withdraw"],
+    NurseStatus.SUSPENDED: ["reactivate", "withdraw"],
+    NurseStatus.WITHDRAWN: [],
+}
 
 
 @blueprint.get("/")
 def home():
     db = get_session()
-    pending, _total = list_nurses(db, status=NurseStatus.PENDING, page=1, per_page=PER_PAGE)
-    return render_template("coordinator/home.html", counts=count_by_status(db), pending=pending)
+    pending, total = list_nurses(db, status=NurseStatus.PENDING, page=1, per_page=PER_PAGE)
+    return render_template(
+        "coordinator/home.html", counts=count_by_status(db), pending=pending, pending_total=total
+    )
+
+
+def _communes_matching(text: str) -> list[str] | None:
+    """INSEE codes for a commune filter typed as an INSEE code, a postal code or a name."""
+    text = text.strip()
+    if not text:
+        return None
+    directory = commune_directory()
+    if directory.get(text.upper()):
+        return [text.upper()]
+    if text.isdigit() and len(text) == 5:
+        return [commune.insee for commune in directory.by_postal_code(text)]
+    return [commune.insee for commune in directory.search(text, limit=20)]
 
 
 @blueprint.get("/nurses")
@@ -26,12 +63,114 @@ def nurses():
     status = request.args.get("status", "")
     if status not in NurseStatus.__members__.values():
         status = ""
+    skill = request.args.get("skill", "")
+    if skill not in Skill.__members__.values():
+        skill = ""
+    commune = request.args.get("commune", "")[:100]
     page = requested_page()
-    rows, total = list_nurses(get_session(), status=status, page=page, per_page=PER_PAGE)
+    rows, total = list_nurses(
+        get_session(),
+        status=status,
+        insee_codes=_communes_matching(commune),
+        skill=skill,
+        page=page,
+        per_page=PER_PAGE,
+    )
     return render_template(
         "coordinator/nurses.html",
         nurses=rows,
         status=status,
+        skill=skill,
+        commune=commune,
         statuses=list(NurseStatus),
+        skills=list(Skill),
         page=Page(page, PER_PAGE, total),
+    )
+
+
+@blueprint.get("/nurses/<int:nurse_id>")
+def nurse_detail(nurse_id: int, form: StatusChangeForm | None = None, status: int = 200):
+    db = get_session()
+    details = services.details_of(db, services.get_nurse(db, nurse_id))
+    return render_template(
+        "coordinator/nurse_detail.html",
+        details=details,
+        actions=[
+            (name, *ACTIONS[name]) for name in ACTIONS_BY_STATUS[NurseStatus(details.nurse.status)]
+        ],
+        form=form or StatusChangeForm(),
+        commune_name=lambda code: getattr(commune_directory().get(code), "name", code),
+    ), status
+
+
+@blueprint.post("/nurses/<int:nurse_id>/<action>")
+def change_status(nurse_id: int, action: str):
+    if action not in ACTIONS:
+        return nurse_detail(nurse_id, status=404)
+    db = get_session()
+    nurse = services.get_nurse(db, nurse_id)
+    form = StatusChangeForm()
+    if not form.validate_on_submit():
+        return nurse_detail(nurse_id, form=form, status=422)
+    target, _label = ACTIONS[action]
+    try:
+        services.change_status(db, nurse, target, reason=form.reason.data or "", actor=current_user)
+    except ValidationFailed as error:
+        form.reason.errors = [e.message for e in error.errors]
+        return nurse_detail(nurse_id, form=form, status=422)
+    except DomainError as error:
+        flash(error.detail, "error")
+        return redirect(url_for("coordinator.nurse_detail", nurse_id=nurse_id))
+    db.commit()
+    flash(f"{nurse.full_name} : {NurseStatus(nurse.status).label.lower()}.", "success")
+    return redirect(url_for("coordinator.nurse_detail", nurse_id=nurse_id))
+
+
+@blueprint.route("/import", methods=["GET", "POST"])
+def import_csv():
+    form = NurseImportForm()
+    report = None
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            report = import_nurses(
+                db,
+                form.file.data.read(),
+                geocoder=geocoder(),
+                commune_exists=lambda code: commune_directory().get(code) is not None,
+                validate=form.activate.data,
+                actor=current_user,
+            )
+        except ValidationFailed as error:
+            db.rollback()
+            form.file.errors = [e.message for e in error.errors]
+        else:
+            db.commit()
+    return render_template("coordinator/import.html", form=form, report=report, columns=COLUMNS)
+
+
+@blueprint.get("/import/template.csv")
+def import_template():
+    example = [
+        "10003456786",
+        "091234567",
+        "Martin",
+        "Élodie",
+        "06 12 34 56 78",
+        "elodie.martin@exemple.fr",
+        "12 rue du Palais",
+        "09000",
+        "Foix",
+        "15",
+        "09225 09324",
+        "non",
+        "tag pcr",
+        "fr en",
+        "6",
+    ]
+    body = ";".join(COLUMNS) + "\n" + ";".join(example) + "\n"
+    return Response(
+        body.encode("utf-8-sig"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=modele-infirmieres.csv"},
     )

@@ -6,7 +6,8 @@ from app.auth import restrict_to
 from app.db import get_session
 from app.pagination import Page, requested_page
 from registry.accounts import Role
-from registry.nurses import NurseStatus, list_nurses
+from registry.nurses.models import NurseStatus
+from registry.nurses.queries import list_nurses
 
 blueprint = Blueprint("cpam", __name__)
 restrict_to(blueprint, Role.CPAM)

@@ -1,0 +1,1 @@
+"""The registry of enrolled liberal nurses (IDEL) that matching draws on."""

@@ -1,0 +1,139 @@
+"""Which active nurses can serve this point between these times.
+
+Candidates come from two indexed queries: nurses whose practice lies in a latitude/longitude box
+as wide as the largest allowed radius (index on status, latitude, longitude), and nurses who list
+the point's commune in their sector (index on the sector's INSEE code). Exact great-circle
+distances are then computed in one vectorised pass, and availability is read in each nurse's
+own time zone.
+"""
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlmodel import Session, select
+
+from registry.geo.distance import great_circle_km_many
+from registry.nurses.availability import Interval, open_intervals
+from registry.nurses.models import (
+    AvailabilityWindow,
+    Nurse,
+    NurseLanguage,
+    NurseSectorCommune,
+    NurseSkill,
+    NurseStatus,
+)
+from registry.nurses.schema import MAX_RADIUS_KM
+
+KM_PER_DEGREE_LATITUDE = 111.2
+
+
+@dataclass(frozen=True)
+class EligibleNurse:
+    nurse_id: int
+    distance_km: float
+    in_sector_list: bool
+    max_visits_per_day: int
+    windows: tuple[Interval, ...]
+
+
+def eligible_nurses(
+    session: Session,
+    *,
+    latitude: float,
+    longitude: float,
+    insee: str,
+    start: datetime,
+    end: datetime,
+    skills: tuple[str, ...] = (),
+    languages: tuple[str, ...] = (),
+    min_duration: timedelta = timedelta(0),
+) -> list[EligibleNurse]:
+    """Active nurses whose zone covers the point (radius around the practice, or the commune in
+    her sector list), with every skill asked, a language in common when languages are given, and
+    an availability window of at least `min_duration` inside [start, end]; nearest first."""
+    columns = (
+        Nurse.id,
+        Nurse.practice_latitude,
+        Nurse.practice_longitude,
+        Nurse.sector_radius_km,
+        Nurse.timezone,
+        Nurse.max_visits_per_day,
+    )
+    conditions = [Nurse.status == NurseStatus.ACTIVE, *_capability_filters(skills, languages)]
+    d_lat, d_lon = _box(latitude)
+    in_box = session.exec(
+        select(*columns).where(
+            *conditions,
+            Nurse.practice_latitude.between(latitude - d_lat, latitude + d_lat),
+            Nurse.practice_longitude.between(longitude - d_lon, longitude + d_lon),
+            Nurse.sector_radius_km.is_not(None),
+        )
+    ).all()
+    listed = session.exec(
+        select(*columns)
+        .join(NurseSectorCommune, NurseSectorCommune.nurse_id == Nurse.id)
+        .where(*conditions, NurseSectorCommune.insee == insee)
+    ).all()
+    listed_ids = {row[0] for row in listed}
+    rows = {row[0]: row for row in [*in_box, *listed]}
+    if not rows:
+        return []
+    candidates = list(rows.values())
+    distances = great_circle_km_many(
+        latitude,
+        longitude,
+        np.array([row[1] for row in candidates]),
+        np.array([row[2] for row in candidates]),
+    )
+    covering = [
+        (row, float(distance))
+        for row, distance in zip(candidates, distances, strict=True)
+        if row[0] in listed_ids or (row[3] is not None and distance <= row[3])
+    ]
+    windows = _windows_of(session, [row[0] for row, _ in covering])
+    eligible = []
+    for row, distance in covering:
+        intervals = open_intervals(windows[row[0]], row[4], start, end)
+        intervals = [(a, b) for a, b in intervals if b - a >= min_duration]
+        if intervals:
+            eligible.append(
+                EligibleNurse(
+                    row[0], round(distance, 3), row[0] in listed_ids, row[5], tuple(intervals)
+                )
+            )
+    return sorted(eligible, key=lambda nurse: (nurse.distance_km, nurse.nurse_id))
+
+
+def _box(latitude: float) -> tuple[float, float]:
+    d_lat = MAX_RADIUS_KM / KM_PER_DEGREE_LATITUDE
+    d_lon = d_lat / max(math.cos(math.radians(latitude)), 0.1)
+    return d_lat, d_lon
+
+
+def _capability_filters(skills: tuple[str, ...], languages: tuple[str, ...]) -> list:
+    filters = [
+        Nurse.id.in_(select(NurseSkill.nurse_id).where(NurseSkill.skill == skill))
+        for skill in skills
+    ]
+    if languages:
+        filters.append(
+            Nurse.id.in_(
+                select(NurseLanguage.nurse_id).where(NurseLanguage.language.in_(languages))
+            )
+        )
+    return filters
+
+
+def _windows_of(session: Session, nurse_ids: list[int]) -> dict[int, list[AvailabilityWindow]]:
+    grouped: dict[int, list[AvailabilityWindow]] = defaultdict(list)
+    # Chunked: SQLite limits the number of bound parameters in one IN list.
+    for offset in range(0, len(nurse_ids), 500):
+        chunk = nurse_ids[offset : offset + 500]
+        for window in session.exec(
+            select(AvailabilityWindow).where(AvailabilityWindow.nurse_id.in_(chunk))
+        ):
+            grouped[window.nurse_id].append(window)
+    return grouped
