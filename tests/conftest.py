@@ -151,3 +151,10 @@ def logged_in(client: FlaskClient, make_user):
         return user
 
     return _as
+
+
+def fresh(db: Session, obj):
+    """`obj` as the database holds it now: ends the test's own read snapshot, then reloads."""
+    db.rollback()
+    db.refresh(obj)
+    return obj

@@ -4,7 +4,7 @@ from sqlmodel import select
 
 from registry.accounts import Role, User
 from registry.audit import AuditEntry
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, csrf_token, fresh
 
 
 def test_an_admin_creates_an_account_through_the_form(client, db, logged_in):
@@ -59,9 +59,7 @@ def test_deactivation_needs_an_explicit_confirmation(client, db, logged_in, make
     db.refresh(user)
     assert user.active
     client.post(path, data={"csrf_token": token, "confirm": "y"})
-    db.rollback()  # end the test's read snapshot to see what the request committed
-    db.refresh(user)
-    assert not user.active
+    assert not fresh(db, user).active
 
 
 def test_role_change_through_the_page_is_audited(client, db, logged_in, make_user):
@@ -69,9 +67,7 @@ def test_role_change_through_the_page_is_audited(client, db, logged_in, make_use
     user = make_user(Role.AGENT)
     token = csrf_token(client, f"/admin/users/{user.id}")
     client.post(f"/admin/users/{user.id}/role", data={"csrf_token": token, "role": "coordinator"})
-    db.rollback()
-    db.refresh(user)
-    assert user.role == Role.COORDINATOR
+    assert fresh(db, user).role == Role.COORDINATOR
     assert db.exec(select(AuditEntry).where(AuditEntry.action == "user.role_changed")).one()
 
 

@@ -14,9 +14,16 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlmodel import Session, func, select
 
+from app import create_app
+from app.db import get_session
+from app.geocoding import geocoder as app_geocoder
 from registry.geo import Commune, GeocodeQuery, GeocodeResult, GeocodingFailed
 from registry.geo.ban import BanGeocoder, GeocoderUnavailable
 from registry.geo.cache import CachedGeocoder, GeocodeCacheEntry, query_key
+from registry.geo.commune_geocoder import CommuneGeocoder
+from registry.geo.communes import commune_directory
+from registry.geo.fallback import FallbackGeocoder
+from tests.conftest import settings_for
 
 FOIX = Commune(
     insee="09122",
@@ -410,3 +417,49 @@ def test_a_concurrent_cache_write_of_the_same_address_does_not_fail_the_caller(b
 
     assert result.insee == "09122"
     assert db.exec(select(func.count()).select_from(GeocodeCacheEntry)).one() == 1
+
+
+def street_or_commune(ban: FakeBan, db) -> FallbackGeocoder:
+    return FallbackGeocoder(
+        CachedGeocoder(geocoder_for(ban), db, "ban"), CommuneGeocoder(commune_directory())
+    )
+
+
+def test_with_the_address_base_a_known_street_gets_its_house_number(ban, db):
+    result = street_or_commune(ban, db).geocode(ADDRESS)
+    assert result.precision == "housenumber"
+    assert result.provider == "ban"
+
+
+@pytest.mark.parametrize("street", ["", "Rue qui n'existe pas"])
+def test_without_a_known_street_the_commune_point_is_used(ban, db, street):
+    ban.features = []
+    query = GeocodeQuery(street=street, postal_code="09000", commune="Foix")
+    result = street_or_commune(ban, db).geocode(query)
+    assert (result.insee, result.precision, result.provider) == ("09122", "commune", "commune")
+
+
+def test_when_the_address_base_is_down_the_commune_point_is_used(db):
+    down = FakeBan(features=[])
+    down.url = "http://127.0.0.1:9"
+    result = street_or_commune(down, db).geocode(ADDRESS)
+    assert result.precision == "commune"
+
+
+def test_a_wrong_commune_is_refused_even_when_the_street_is_unknown(ban, db):
+    ban.features = []
+    query = GeocodeQuery(street="1 rue X", postal_code="09000", commune="Foixe")
+    with pytest.raises(GeocodingFailed) as refused:
+        street_or_commune(ban, db).geocode(query)
+    assert refused.value.field == "commune"
+
+
+def test_the_platform_geocodes_practices_at_street_level_when_configured(ban, database_url):
+    app = create_app(settings_for(database_url, geocoder="ban", ban_url=ban.url))
+    with app.app_context():
+        result = app_geocoder().geocode(ADDRESS)
+        get_session().commit()
+    assert result.precision == "housenumber"
+    with Session(app.extensions["engine"]) as session:
+        assert session.exec(select(GeocodeCacheEntry)).one().provider == "ban"
+    app.extensions["engine"].dispose()

@@ -2,9 +2,12 @@
 
 import pytest
 
-from registry.accounts import Role
+from registry.accounts import Role, User
+from registry.nurses.models import NurseStatus
 from tests.browser import ARTIFACTS, CHROMIUM, chromium, live_server
 from tests.conftest import PASSWORD
+from tests.nurse_data import am_number, rpps
+from tests.test_eligibility import enrol  # noqa: F401 (fixture)
 
 pytestmark = [
     pytest.mark.browser,
@@ -111,3 +114,59 @@ def test_keyboard_users_can_skip_to_the_content(phone, make_user):
     assert phone.evaluate("document.activeElement.textContent") == "Aller au contenu"
     phone.keyboard.press("Enter")
     assert phone.evaluate("document.activeElement.id") == "contenu"
+
+
+def test_a_nurse_enrols_on_her_phone(phone):
+    phone.goto("/login")
+    phone.get_by_role("link", name="Inscrivez-vous").click()
+    phone.get_by_label("Prénom").fill("Léa")
+    phone.get_by_label("Nom", exact=True).fill("Pujol")
+    phone.get_by_label("N° RPPS").fill(rpps(977))
+    phone.get_by_label("N° AM").fill(am_number(977))
+    phone.get_by_label("Téléphone portable").fill("06 11 22 33 44")
+    phone.get_by_label("Adresse e-mail").fill("lea@exemple.fr")
+    phone.get_by_label("Adresse du cabinet").fill("3 rue du Rival")
+    phone.get_by_label("Code postal", exact=True).fill("09000")
+    phone.get_by_label("Commune", exact=True).fill("Foixe")
+    phone.get_by_label("Rayon d'intervention").fill("12")
+    phone.get_by_label("Tests antigéniques (TAG)").check()
+    phone.get_by_label("Mot de passe (12 caractères au moins)").fill(PASSWORD)
+    phone.get_by_label("Confirmez le mot de passe").fill(PASSWORD)
+    phone.get_by_role("button", name="M'inscrire").click()
+    assert "Suggestions : 09000 Foix" in phone.locator(".has-error").first.inner_text()
+    assert fits_the_screen(phone)
+    phone.screenshot(path=str(ARTIFACTS / "enrol-error-360.png"), full_page=True)
+    phone.get_by_label("Commune", exact=True).fill("Foix")
+    phone.get_by_label("Mot de passe (12 caractères au moins)").fill(PASSWORD)
+    phone.get_by_label("Confirmez le mot de passe").fill(PASSWORD)
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="M'inscrire").click()
+    assert "Inscription enregistrée" in phone.get_by_role("status").first.inner_text()
+
+
+def test_a_nurse_sets_her_availability_on_her_phone(phone, enrol, db):  # noqa: F811
+    nurse = enrol()
+    sign_in(phone, db.get(User, nurse.user_id).email)
+    phone.get_by_role("link", name="Mes disponibilités").first.click()
+    phone.get_by_label("Jour", exact=True).select_option(label="Samedi")
+    phone.get_by_label("De", exact=True).fill("09:00")
+    phone.get_by_label("À", exact=True).first.fill("12:00")
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="Ajouter", exact=True).first.click()
+    assert "Samedi 09:00–12:00" in phone.locator(".windows").inner_text()
+    assert fits_the_screen(phone)
+    phone.screenshot(path=str(ARTIFACTS / "nurse-availability-360.png"), full_page=True)
+
+
+def test_a_coordinator_validates_an_enrolment(phone, enrol, make_user):  # noqa: F811
+    nurse = enrol(status=NurseStatus.PENDING)
+    coordinator = make_user(Role.COORDINATOR)
+    sign_in(phone, coordinator.email)
+    phone.get_by_role("link", name=f"{nurse.last_name} {nurse.first_name}").click()
+    validate = phone.locator("form", has=phone.get_by_role("button", name="Valider l'inscription"))
+    validate.get_by_label("Je confirme ce changement").check()
+    with phone.expect_navigation():
+        validate.get_by_role("button", name="Valider l'inscription").click()
+    assert "active" in phone.get_by_role("status").first.inner_text()
+    assert fits_the_screen(phone)
+    phone.screenshot(path=str(ARTIFACTS / "coordinator-nurse-360.png"), full_page=True)

@@ -89,16 +89,19 @@ def nurses():
 
 
 @blueprint.get("/nurses/<int:nurse_id>")
-def nurse_detail(nurse_id: int, form: StatusChangeForm | None = None, status: int = 200):
+def nurse_detail(nurse_id: int, submitted: StatusChangeForm | None = None, status: int = 200):
     db = get_session()
     details = services.details_of(db, services.get_nurse(db, nurse_id))
+    # One form per action, each with its own field ids; the submitted one keeps its errors.
+    actions = []
+    for name in ACTIONS_BY_STATUS[NurseStatus(details.nurse.status)]:
+        target, label = ACTIONS[name]
+        form = submitted if submitted and submitted._prefix == f"{name}-" else None
+        actions.append((name, target, label, form or StatusChangeForm(prefix=name)))
     return render_template(
         "coordinator/nurse_detail.html",
         details=details,
-        actions=[
-            (name, *ACTIONS[name]) for name in ACTIONS_BY_STATUS[NurseStatus(details.nurse.status)]
-        ],
-        form=form or StatusChangeForm(),
+        actions=actions,
         commune_name=lambda code: getattr(commune_directory().get(code), "name", code),
     ), status
 
@@ -109,15 +112,15 @@ def change_status(nurse_id: int, action: str):
         return nurse_detail(nurse_id, status=404)
     db = get_session()
     nurse = services.get_nurse(db, nurse_id)
-    form = StatusChangeForm()
+    form = StatusChangeForm(prefix=action)
     if not form.validate_on_submit():
-        return nurse_detail(nurse_id, form=form, status=422)
+        return nurse_detail(nurse_id, submitted=form, status=422)
     target, _label = ACTIONS[action]
     try:
         services.change_status(db, nurse, target, reason=form.reason.data or "", actor=current_user)
     except ValidationFailed as error:
         form.reason.errors = [e.message for e in error.errors]
-        return nurse_detail(nurse_id, form=form, status=422)
+        return nurse_detail(nurse_id, submitted=form, status=422)
     except DomainError as error:
         flash(error.detail, "error")
         return redirect(url_for("coordinator.nurse_detail", nurse_id=nurse_id))

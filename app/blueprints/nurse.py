@@ -49,8 +49,8 @@ def _render_profile(details, capabilities_form, weekly=None, dated=None, status=
             "nurse/profile.html",
             details=details,
             capabilities_form=capabilities_form,
-            weekly_form=weekly or WeeklyWindowForm(),
-            dated_form=dated or DatedWindowForm(),
+            weekly_form=weekly or WeeklyWindowForm(prefix="weekly"),
+            dated_form=dated or DatedWindowForm(prefix="dated"),
             delete_form=ConfirmForm(),
             commune_label=_commune_label,
         ),
@@ -102,7 +102,7 @@ def update_capabilities():
 
 @blueprint.post("/profile/availability/weekly")
 def add_weekly_window():
-    form = WeeklyWindowForm()
+    form = WeeklyWindowForm(prefix="weekly")
     return _add_window(
         form,
         lambda: {
@@ -116,7 +116,7 @@ def add_weekly_window():
 
 @blueprint.post("/profile/availability/dated")
 def add_dated_window():
-    form = DatedWindowForm()
+    form = DatedWindowForm(prefix="dated")
     return _add_window(
         form,
         lambda: {

@@ -81,6 +81,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_nurse_department'), ['department'], unique=False)
         batch_op.create_index(batch_op.f('ix_nurse_practice_insee'), ['practice_insee'], unique=False)
         batch_op.create_index('ix_nurse_status_location', ['status', 'practice_latitude', 'practice_longitude'], unique=False)
+        batch_op.create_index('ix_nurse_status_radius', ['status', 'sector_radius_km'], unique=False)
 
 
 # New columns of `nurse`: (name, type, nullable, default that fills the rows already there).
@@ -99,6 +100,7 @@ NEW_NURSE_COLUMNS = [
 
 def downgrade() -> None:
     with op.batch_alter_table('nurse', schema=None) as batch_op:
+        batch_op.drop_index('ix_nurse_status_radius')
         batch_op.drop_index('ix_nurse_status_location')
         batch_op.drop_index(batch_op.f('ix_nurse_practice_insee'))
         batch_op.drop_index(batch_op.f('ix_nurse_department'))

@@ -1,22 +1,30 @@
-"""Street-level geocoding that degrades gracefully: when the national address base does not
-answer, the commune's point is used, so an enrolment or a booking never waits on it."""
+"""Street-level geocoding that never blocks an enrolment or a booking: the address base is
+asked when there is a street, and the commune's point is used when there is none, when the base
+does not know the street, or when it does not answer. A wrong postal code or commune is still
+refused, by the commune geocoder."""
 
 import logging
 
-from registry.geo import GeocodeQuery, Geocoder, GeocodeResult
+from registry.geo import GeocodeQuery, Geocoder, GeocodeResult, GeocodingFailed
 from registry.geo.ban import GeocoderUnavailable
 
 log = logging.getLogger(__name__)
 
 
 class FallbackGeocoder:
-    def __init__(self, primary: Geocoder, fallback: Geocoder) -> None:
-        self.primary = primary
-        self.fallback = fallback
+    def __init__(self, street_level: Geocoder, commune_level: Geocoder) -> None:
+        self.street_level = street_level
+        self.commune_level = commune_level
 
     def geocode(self, query: GeocodeQuery) -> GeocodeResult:
+        if not query.street.strip():
+            return self.commune_level.geocode(query)
         try:
-            return self.primary.geocode(query)
+            return self.street_level.geocode(query)
         except GeocoderUnavailable:
-            log.warning("Address service unavailable; using the commune point for %s", query)
-            return self.fallback.geocode(query)
+            log.warning("Address service unavailable; commune point used for %s", query)
+        except GeocodingFailed as failure:
+            if failure.field != "street":
+                raise
+            log.info("Street not found (%s); commune point used for %s", failure.message, query)
+        return self.commune_level.geocode(query)

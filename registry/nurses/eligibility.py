@@ -10,10 +10,11 @@ own time zone.
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlmodel import Session, select
+from sqlmodel import Session, func, or_, select
 
 from registry.geo.distance import great_circle_km_many
 from registry.nurses.availability import Interval, open_intervals
@@ -63,7 +64,7 @@ def eligible_nurses(
         Nurse.max_visits_per_day,
     )
     conditions = [Nurse.status == NurseStatus.ACTIVE, *_capability_filters(skills, languages)]
-    d_lat, d_lon = _box(latitude)
+    d_lat, d_lon = _box(latitude, _widest_radius(session))
     in_box = session.exec(
         select(*columns).where(
             *conditions,
@@ -93,11 +94,17 @@ def eligible_nurses(
         for row, distance in zip(candidates, distances, strict=True)
         if row[0] in listed_ids or (row[3] is not None and distance <= row[3])
     ]
-    windows = _windows_of(session, [row[0] for row, _ in covering])
+    days = _local_days({row[4] for row, _ in covering}, start, end)
+    windows = _windows_of(session, [row[0] for row, _ in covering], days)
+    # Many nurses keep the same hours in the same zone: expand each distinct pattern once.
+    expanded: dict[tuple, list[Interval]] = {}
     eligible = []
     for row, distance in covering:
-        intervals = open_intervals(windows[row[0]], row[4], start, end)
-        intervals = [(a, b) for a, b in intervals if b - a >= min_duration]
+        pattern = (row[4], frozenset(tuple(window)[1:] for window in windows[row[0]]))
+        if pattern not in expanded:
+            intervals = open_intervals(windows[row[0]], row[4], start, end)
+            expanded[pattern] = [(a, b) for a, b in intervals if b - a >= min_duration]
+        intervals = expanded[pattern]
         if intervals:
             eligible.append(
                 EligibleNurse(
@@ -107,8 +114,9 @@ def eligible_nurses(
     return sorted(eligible, key=lambda nurse: (nurse.distance_km, nurse.nurse_id))
 
 
-def _box(latitude: float) -> tuple[float, float]:
-    d_lat = MAX_RADIUS_KM / KM_PER_DEGREE_LATITUDE
+def _box(latitude: float, radius_km: float) -> tuple[float, float]:
+    # A little margin: the box must contain the whole great-circle disc.
+    d_lat = radius_km * 1.01 / KM_PER_DEGREE_LATITUDE
     d_lon = d_lat / max(math.cos(math.radians(latitude)), 0.1)
     return d_lat, d_lon
 
@@ -127,13 +135,48 @@ def _capability_filters(skills: tuple[str, ...], languages: tuple[str, ...]) -> 
     return filters
 
 
-def _windows_of(session: Session, nurse_ids: list[int]) -> dict[int, list[AvailabilityWindow]]:
-    grouped: dict[int, list[AvailabilityWindow]] = defaultdict(list)
+def _local_days(timezones: set[str], start: datetime, end: datetime) -> set[date]:
+    """Every local date the interval touches, in any of the nurses' time zones."""
+    days = set()
+    for timezone in timezones:
+        zone = ZoneInfo(timezone)
+        day, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+        while day <= last:
+            days.add(day)
+            day += timedelta(days=1)
+    return days
+
+
+def _windows_of(session: Session, nurse_ids: list[int], days: set[date]) -> dict[int, list]:
+    """The availability rows of those nurses that can matter on those days, as plain rows
+    (thousands of ORM objects would cost more than the whole query)."""
+    grouped: dict[int, list] = defaultdict(list)
+    columns = (
+        AvailabilityWindow.nurse_id,
+        AvailabilityWindow.weekday,
+        AvailabilityWindow.on_date,
+        AvailabilityWindow.start_time,
+        AvailabilityWindow.end_time,
+        AvailabilityWindow.unavailable,
+    )
     # Chunked: SQLite limits the number of bound parameters in one IN list.
     for offset in range(0, len(nurse_ids), 500):
         chunk = nurse_ids[offset : offset + 500]
-        for window in session.exec(
-            select(AvailabilityWindow).where(AvailabilityWindow.nurse_id.in_(chunk))
-        ):
-            grouped[window.nurse_id].append(window)
+        relevant = select(*columns).where(
+            AvailabilityWindow.nurse_id.in_(chunk),
+            or_(
+                AvailabilityWindow.weekday.in_({day.weekday() for day in days}),
+                AvailabilityWindow.on_date.in_(days),
+            ),
+        )
+        for row in session.exec(relevant):
+            grouped[row.nurse_id].append(row)
     return grouped
+
+
+def _widest_radius(session: Session) -> float:
+    """The largest radius among active nurses (an index seek), which bounds the search box."""
+    widest = session.exec(
+        select(func.max(Nurse.sector_radius_km)).where(Nurse.status == NurseStatus.ACTIVE)
+    ).one()
+    return min(widest or 0.0, MAX_RADIUS_KM)

@@ -78,6 +78,8 @@ class Nurse(SQLModel, table=True):
     # Matching looks for active nurses inside a latitude/longitude box first.
     __table_args__ = (
         sa.Index("ix_nurse_status_location", "status", "practice_latitude", "practice_longitude"),
+        # The widest radius in use bounds that box: read from this index, not the table.
+        sa.Index("ix_nurse_status_radius", "status", "sector_radius_km"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
