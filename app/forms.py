@@ -38,7 +38,7 @@ class ForgotPasswordForm(FlaskForm):
 
 class NewPasswordForm(FlaskForm):
     password = PasswordField(
-        "Nouveau mot de passe (12 caractères au moins)", validators=[DataRequired(REQUIRED)]
+        "Mot de passe (12 caractères au moins)", validators=[DataRequired(REQUIRED)]
     )
     confirm = PasswordField(
         "Confirmez le mot de passe",
@@ -113,7 +113,7 @@ class NurseCapabilitiesForm(FlaskForm):
     mountain = BooleanField("Cabinet en zone de montagne (indemnités kilométriques)")
 
 
-class NurseEnrolmentForm(NurseCapabilitiesForm):
+class NurseEnrolmentForm(NurseCapabilitiesForm, NewPasswordForm):
     first_name = StringField("Prénom", validators=[DataRequired(REQUIRED), Length(max=100)])
     last_name = StringField("Nom", validators=[DataRequired(REQUIRED), Length(max=100)])
     rpps = StringField("N° RPPS (11 chiffres)", validators=[DataRequired(REQUIRED)])
@@ -125,16 +125,6 @@ class NurseEnrolmentForm(NurseCapabilitiesForm):
     street = StringField("Adresse du cabinet (n° et rue)", validators=[Length(max=200)])
     postal_code = StringField("Code postal", validators=[DataRequired(REQUIRED)])
     commune = StringField("Commune", validators=[DataRequired(REQUIRED), Length(max=100)])
-    password = PasswordField(
-        "Mot de passe (12 caractères au moins)", validators=[DataRequired(REQUIRED)]
-    )
-    confirm = PasswordField(
-        "Confirmez le mot de passe",
-        validators=[
-            DataRequired(REQUIRED),
-            EqualTo("password", "Les deux mots de passe ne correspondent pas."),
-        ],
-    )
 
 
 class WeeklyWindowForm(FlaskForm):

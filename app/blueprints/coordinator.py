@@ -13,7 +13,7 @@ from registry.errors import DomainError, ValidationFailed
 from registry.geo.communes import commune_directory
 from registry.nurses import services
 from registry.nurses.csv_import import COLUMNS, import_nurses
-from registry.nurses.models import NurseStatus, Skill
+from registry.nurses.models import LANGUAGE_LABELS, SKILL_LABELS, NurseStatus, Skill
 from registry.nurses.queries import count_by_status, list_nurses
 
 blueprint = Blueprint("coordinator", __name__)
@@ -103,6 +103,8 @@ def nurse_detail(nurse_id: int, submitted: StatusChangeForm | None = None, statu
         details=details,
         actions=actions,
         commune_name=lambda code: getattr(commune_directory().get(code), "name", code),
+        skill_labels=SKILL_LABELS,
+        language_labels=LANGUAGE_LABELS,
     ), status
 
 
