@@ -6,11 +6,15 @@ from flask.cli import AppGroup, with_appcontext
 
 from app import demo
 from app.db import get_session
+from app.geocoding import geocoder
 from registry import accounts, api_tokens
 from registry.accounts import Role
 from registry.errors import DomainError, ValidationFailed
+from registry.geo.communes import commune_directory
+from registry.nurses.csv_import import import_nurses
 
 users_cli = AppGroup("users", help="Comptes des utilisateurs.")
+nurses_cli = AppGroup("nurses", help="Registre des infirmier·e·s.")
 tokens_cli = AppGroup("tokens", help="Jetons d'API des clients machines.")
 OPERATOR = "cli"
 
@@ -119,7 +123,37 @@ def seed_demo() -> None:
         click.echo(f"  {Role(role).label:<36} {email}")
 
 
+@nurses_cli.command("import", help="Importe la liste CSV de l'URPS (idempotent sur le RPPS).")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--validate/--pending", default=True, help="Statut des nouvelles inscriptions.")
+def nurses_import(path: str, validate: bool) -> None:
+    db = get_session()
+    directory = commune_directory()
+    try:
+        with open(path, "rb") as handle:
+            report = import_nurses(
+                db,
+                handle.read(),
+                geocoder=geocoder(),
+                commune_exists=lambda code: directory.get(code) is not None,
+                validate=validate,
+                actor=OPERATOR,
+            )
+    except DomainError as error:
+        _fail(error)
+    db.commit()
+    for row in report.rows:
+        if row.outcome == "refused":
+            click.echo(f"ligne {row.line}\t{row.rpps}\trefusée\t{' ; '.join(row.messages)}")
+    summary = report.summary
+    click.echo(
+        f"{summary['created']} créée(s), {summary['updated']} mise(s) à jour, "
+        f"{summary['unchanged']} inchangée(s), {summary['refused']} refusée(s)"
+    )
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
+    app.cli.add_command(nurses_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(seed_demo)

@@ -4,7 +4,8 @@ France like the population, queried at random patients' communes over a 24 h win
     python -m benchmarks.eligibility [--nurses N] [--queries Q] [--database-url URL]
 
 Without --database-url it runs on a temporary SQLite file, and also on PostgreSQL when
-BENCH_DATABASE_URL is set (that database is wiped). Nurses are bulk-inserted (the enrolment
+BENCH_DATABASE_URL is set. A PostgreSQL database is wiped first, so it must be named on purpose:
+--database-url needs --wipe. Nurses are bulk-inserted (the enrolment
 service hashes a password per nurse, which would only measure argon2).
 """
 
@@ -184,7 +185,10 @@ def main() -> None:
     parser.add_argument("--nurses", type=int, default=35_000)
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--wipe", action="store_true", help="allow wiping --database-url")
     args = parser.parse_args()
+    if args.database_url and not args.wipe:
+        parser.error("--database-url wipes that database: add --wipe to confirm")
     targets = []
     with tempfile.TemporaryDirectory() as folder:
         if args.database_url:

@@ -78,6 +78,10 @@ class PasswordResetToken(SQLModel, table=True):
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+# Not an argon2 hash, so no password ever verifies against it.
+UNUSABLE_PASSWORD_HASH = "!unusable"  # noqa: S105 (a marker, not a secret)
+
+
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -101,8 +105,10 @@ def find_by_email(session: Session, email: str) -> User | None:
 
 
 def create_user(
-    session: Session, *, email: str, role: str, password: str, name: str, actor: object
+    session: Session, *, email: str, role: str, password: str | None, name: str, actor: object
 ) -> User:
+    """A new account. Without a password it cannot sign in until its owner sets one through
+    the reset link (no hash is computed: bulk imports stay fast)."""
     errors = ErrorCollector()
     try:
         email = normalise_email(email)
@@ -113,12 +119,13 @@ def create_user(
     name = (name or "").strip()
     if not name:
         errors.add("name", "Le nom est obligatoire.")
-    for problem in password_problems(password, email):
+    for problem in password_problems(password, email) if password is not None else []:
         errors.add("password", problem)
     errors.raise_if_any()
     if find_by_email(session, email):
         raise Conflict(f"Un compte existe déjà pour {email}.")
-    user = User(email=email, name=name, role=role, password_hash=hash_password(password))
+    password_hash = hash_password(password) if password is not None else UNUSABLE_PASSWORD_HASH
+    user = User(email=email, name=name, role=role, password_hash=password_hash)
     session.add(user)
     session.flush()
     audit.record(
@@ -130,6 +137,26 @@ def create_user(
         details={"email": email, "role": role},
     )
     return user
+
+
+def change_email(session: Session, user: User, email: str, *, actor: object) -> None:
+    """The sign-in address; refused when another account uses it."""
+    email = normalise_email(email)
+    if email == user.email:
+        return
+    other = find_by_email(session, email)
+    if other is not None:
+        raise Conflict(f"Un autre compte utilise déjà l'adresse {email}.")
+    audit.record(
+        session,
+        actor=actor,
+        action="user.email_changed",
+        target_type="user",
+        target_id=user.id,
+        details={"from": user.email, "to": email},
+    )
+    user.email = email
+    session.add(user)
 
 
 def change_role(session: Session, user: User, role: str, *, actor: object) -> None:

@@ -463,3 +463,9 @@ def test_the_platform_geocodes_practices_at_street_level_when_configured(ban, da
     with Session(app.extensions["engine"]) as session:
         assert session.exec(select(GeocodeCacheEntry)).one().provider == "ban"
     app.extensions["engine"].dispose()
+
+
+def test_an_address_the_base_places_elsewhere_falls_back_to_the_commune_level(ban, db):
+    ban.features = [ban_feature(postcode="09100", city="Pamiers", citycode="09225")]
+    result = street_or_commune(ban, db).geocode(ADDRESS)
+    assert (result.insee, result.precision) == ("09122", "commune")

@@ -94,3 +94,15 @@ def test_seed_demo_loads_a_realistic_department_once(app, db):
         db.exec(select(func.count()).select_from(User)).one() == 4 + ACTIVE_NURSES + PENDING_NURSES
     )
     assert db.exec(select(func.count()).where(AuditEntry.action == "user.created")).one() > 60
+
+
+def test_a_large_list_is_imported_from_the_command_line(app, db, tmp_path):
+    from tests.test_nurse_import import HEADER, row
+
+    path = tmp_path / "urps.csv"
+    path.write_text("\n".join([HEADER, *[row(700 + i) for i in range(30)], row(799, rpps="1")]))
+    result = app.test_cli_runner().invoke(args=["nurses", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "30 créée(s)" in result.output
+    assert "ligne 32" in result.output
+    assert db.exec(select(func.count()).select_from(Nurse)).one() == 30

@@ -221,3 +221,38 @@ def test_communes_autocomplete_by_name_or_postal_code(call):
     by_code = call(Role.AGENT, "GET", "/api/v1/geo/communes?q=97110").get_json()["items"]
     assert any(item["name"] == "Pointe-à-Pitre" for item in by_code)
     assert call(Role.AGENT, "GET", "/api/v1/geo/communes?q=f").status_code == 422
+
+
+def test_an_unknown_field_or_a_password_in_a_patch_is_refused(call):
+    nurse_id = call(Role.COORDINATOR, "POST", "/api/v1/nurses", nurse_document()).get_json()["id"]
+    unknown = call(Role.COORDINATOR, "PATCH", f"/api/v1/nurses/{nurse_id}", {"status": "active"})
+    assert unknown.status_code == 422
+    assert "status" in errors_of(unknown)
+    password = call(Role.COORDINATOR, "PATCH", f"/api/v1/nurses/{nurse_id}", {"password": "x"})
+    assert password.status_code == 422
+
+
+def test_changing_the_email_changes_the_login_and_refuses_a_taken_address(call, db):
+    first, second = nurse_document(), nurse_document()
+    first_id = call(Role.COORDINATOR, "POST", "/api/v1/nurses", first).get_json()["id"]
+    call(Role.COORDINATOR, "POST", "/api/v1/nurses", second)
+    taken = call(
+        Role.COORDINATOR, "PATCH", f"/api/v1/nurses/{first_id}", {"email": second["email"]}
+    )
+    assert taken.status_code == 409
+    moved = call(
+        Role.COORDINATOR, "PATCH", f"/api/v1/nurses/{first_id}", {"email": "nouvelle@exemple.fr"}
+    )
+    assert moved.get_json()["email"] == "nouvelle@exemple.fr"
+    assert db.exec(select(User).where(User.email == "nouvelle@exemple.fr")).one().role == "nurse"
+
+
+def test_a_city_code_in_a_sector_asks_for_its_arrondissements(call):
+    document = nurse_document(sector={"communes": ["75056"]})
+    response = call(Role.COORDINATOR, "POST", "/api/v1/nurses", document)
+    assert "75101" in errors_of(response)["sector.communes[0]"]["message"]
+
+
+def test_odd_page_numbers_do_not_break_the_list(call):
+    for query in ("page=%C2%B2", "page=99999999999999999999", "per_page=0", "page=-1"):
+        assert call(Role.COORDINATOR, "GET", f"/api/v1/nurses?{query}").status_code == 200

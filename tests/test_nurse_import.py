@@ -119,3 +119,85 @@ def test_a_file_without_the_required_columns_is_refused_whole(db):
         run_import(db, "nom;prenom\nMartin;Élodie")
     assert "Colonnes manquantes" in refused.value.errors[0].message
     assert nurses(db) == 0
+
+
+def test_a_reimport_without_some_columns_leaves_those_fields_as_they_are(db):
+    run_import(db, "\n".join([HEADER, row(861, skills="tag pcr", mountain="oui")]))
+    short_header = "rpps;am_number;last_name;first_name;phone;email;postal_code;commune"
+    short_row = f"{rpps(861)};{am_number(861)};Nom861;Prénom;0612345678;x@exemple.fr;09000;Foix"
+    report = run_import(db, short_header + "\n" + short_row)
+    assert report.rows[0].outcome == "unchanged", report.rows
+    nurse = db.exec(select(Nurse).where(Nurse.rpps == rpps(861))).one()
+    assert nurse.mountain is True
+    assert set(db.exec(select(NurseSkill.skill).where(NurseSkill.nurse_id == nurse.id))) == {
+        "tag",
+        "pcr",
+    }
+
+
+def test_a_new_nurse_without_sector_gets_the_default_radius_and_is_told(db):
+    short_header = "rpps;am_number;last_name;first_name;phone;email;postal_code;commune"
+    line = f"{rpps(862)};{am_number(862)};Nom;Prénom;0612345678;n862@exemple.fr;09000;Foix"
+    report = run_import(db, short_header + "\n" + line)
+    assert report.rows[0].outcome == "created"
+    assert "rayon par défaut" in report.rows[0].messages[0]
+    assert db.exec(select(Nurse)).one().sector_radius_km == 15
+
+
+def test_imported_accounts_cannot_sign_in_until_a_password_is_chosen(db):
+    from registry.accounts import UNUSABLE_PASSWORD_HASH, User
+
+    run_import(db, "\n".join([HEADER, row(863)]))
+    assert db.exec(select(User)).one().password_hash == UNUSABLE_PASSWORD_HASH
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"PK\x03\x04\x81\x8d\x8f binary spreadsheet", "pas un CSV lisible"),
+        (b"nom;prenom\nMartin;Elodie", "Colonnes manquantes"),
+    ],
+)
+def test_an_unreadable_file_is_refused_whole_with_a_reason(db, content, words):
+    directory = commune_directory()
+    with pytest.raises(ValidationFailed) as refused:
+        import_nurses(
+            db,
+            content,
+            geocoder=CommuneGeocoder(directory),
+            commune_exists=lambda code: directory.get(code) is not None,
+            validate=True,
+            actor="test",
+        )
+    assert words in refused.value.errors[0].message
+
+
+def test_odd_rows_are_refused_with_their_line_not_a_crash(db):
+    text = "\n".join(
+        [
+            HEADER,
+            row(871, max_visits_per_day="inf"),
+            row(872, radius_km="nan"),
+            row(873) + ";en trop",
+            row(874, max_visits_per_day="2.5"),
+            row(875),
+        ]
+    )
+    report = run_import(db, text)
+    assert [r.outcome for r in report.rows] == ["refused"] * 4 + ["created"]
+    assert "Trop de colonnes" in report.rows[2].messages[0]
+    assert "visites par jour" in report.rows[0].messages[0]
+
+
+def test_validating_on_import_also_activates_a_pending_nurse_already_listed(db):
+    run_import(db, "\n".join([HEADER, row(881)]), validate=False)
+    report = run_import(db, "\n".join([HEADER, row(881)]), validate=True)
+    assert report.rows[0].outcome == "updated"
+    assert db.exec(select(Nurse.status)).one() == NurseStatus.ACTIVE
+
+
+def test_refused_rows_carry_french_field_names_and_suggestions(db):
+    report = run_import(db, "\n".join([HEADER, row(891, commune="Foixe")]))
+    message = report.rows[0].messages[0]
+    assert message.startswith("commune :")
+    assert "Suggestions : 09000 Foix" in message

@@ -72,13 +72,3 @@ def json_body() -> Any:
     if body is None:
         raise DomainError("Le corps de la requête n'est pas un JSON valide.")
     return body
-
-
-def requested_page() -> tuple[int, int]:
-    """(page, per_page) from the query string, within sensible bounds."""
-    page = request.args.get("page", "1")
-    per_page = request.args.get("per_page", "50")
-    return (
-        max(int(page), 1) if page.isdigit() else 1,
-        min(max(int(per_page), 1), 200) if per_page.isdigit() else 50,
-    )

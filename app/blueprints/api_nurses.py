@@ -2,9 +2,10 @@
 
 from flask import g, jsonify, request, url_for
 
-from app.blueprints.api import blueprint, json_body, requested_page, roles
+from app.blueprints.api import blueprint, json_body, roles
 from app.db import get_session
 from app.geocoding import geocoder
+from app.pagination import requested_page, requested_per_page
 from registry.accounts import Role
 from registry.errors import NotFound, PermissionDenied, invalid
 from registry.geo.communes import commune_directory
@@ -16,7 +17,7 @@ from registry.nurses.services import NurseDetails
 
 MANAGERS = (Role.COORDINATOR, Role.ADMIN)
 # What a nurse may not change on her own record: her identifiers are checked by the URPS.
-LOCKED_FOR_NURSE = ("rpps", "am_number", "password")
+LOCKED_FOR_NURSE = ("rpps", "am_number")
 
 
 def nurse_document(details: NurseDetails) -> dict:
@@ -103,7 +104,7 @@ def list_nurses_endpoint():
     if status and status not in NurseStatus.__members__.values():
         invalid("status", f"Statut inconnu. Valeurs : {', '.join(NurseStatus)}.")
     insee = request.args.get("insee", "").strip().upper()
-    page, per_page = requested_page()
+    page, per_page = requested_page(), requested_per_page()
     db = get_session()
     rows, total = list_nurses(
         db,
@@ -114,7 +115,7 @@ def list_nurses_endpoint():
         per_page=per_page,
     )
     return jsonify(
-        items=[nurse_document(services.details_of(db, nurse)) for nurse in rows],
+        items=[nurse_document(details) for details in services.details_of_many(db, rows)],
         page=page,
         per_page=per_page,
         total=total,
@@ -138,8 +139,9 @@ def update_nurse(nurse_id: int):
         if locked:
             fields = ", ".join(locked)
             raise PermissionDenied(f"Seule la coordination peut modifier ces champs : {fields}.")
+    if isinstance(body, dict) and "password" in body:
+        invalid("password", "Le mot de passe se change par « Mot de passe oublié ».")
     values = parse_nurse_input(body, partial=True, commune_exists=_commune_exists)
-    values.pop("password", None)
     services.update_nurse(db, nurse, values, geocoder=geocoder(), actor=g.api_user)
     db.commit()
     return jsonify(nurse_document(services.details_of(db, nurse)))

@@ -73,6 +73,13 @@ def upgrade() -> None:
         "THEN substr(practice_insee, 1, 3) ELSE substr(practice_insee, 1, 2) END, "
         "updated_at = created_at"
     )
+    # Overseas practices: their own time zone and tariff zone.
+    for department, zone in OVERSEAS_ZONES.items():
+        op.execute(
+            sa.text(
+                "UPDATE nurse SET overseas = :yes, timezone = :zone WHERE department = :department"
+            ).bindparams(yes=True, zone=zone, department=department)
+        )
     with op.batch_alter_table('nurse', schema=None) as batch_op:
         for name, type_, nullable, default in NEW_NURSE_COLUMNS:
             if default is not None:
@@ -83,6 +90,14 @@ def upgrade() -> None:
         batch_op.create_index('ix_nurse_status_location', ['status', 'practice_latitude', 'practice_longitude'], unique=False)
         batch_op.create_index('ix_nurse_status_radius', ['status', 'sector_radius_km'], unique=False)
 
+
+OVERSEAS_ZONES = {
+    "971": "America/Guadeloupe",
+    "972": "America/Martinique",
+    "973": "America/Cayenne",
+    "974": "Indian/Reunion",
+    "976": "Indian/Mayotte",
+}
 
 # New columns of `nurse`: (name, type, nullable, default that fills the rows already there).
 NEW_NURSE_COLUMNS = [

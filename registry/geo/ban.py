@@ -12,19 +12,13 @@ import geopy.exc
 from geopy.geocoders import BANFrance
 
 from registry.geo import Commune, GeocodeQuery, GeocodeResult, GeocodingFailed
+from registry.geo.communes import arrondissement_city
 
 DEFAULT_BASE_URL = "https://api-adresse.data.gouv.fr"
 USER_AGENT = "vdsi-platform"
 # geopy's BANFrance cannot send BAN's `postcode` filter, so we ask for a few candidates and keep
 # the best one in the postal code given (BAN answers 5 when not told).
 CANDIDATES = 5
-# BAN places the addresses of Paris, Lyon and Marseille in their municipal arrondissements
-# (citycode 75108…); the commune directory may know only the commune itself.
-ARRONDISSEMENT_PARENTS = (
-    (range(75101, 75121), "75056"),
-    (range(69381, 69390), "69123"),
-    (range(13201, 13217), "13055"),
-)
 
 
 class GeocoderUnavailable(Exception):
@@ -135,13 +129,13 @@ class BanGeocoder:
         )
 
     def _find_commune(self, citycode: str) -> Commune | None:
+        # BAN places Paris, Lyon and Marseille addresses in their arrondissements (75108…); a
+        # directory that knows only the city still places them.
         commune = self._commune_lookup(citycode)
-        if commune is not None or not citycode.isdigit():
-            return commune
-        for arrondissements, parent in ARRONDISSEMENT_PARENTS:
-            if int(citycode) in arrondissements:
-                return self._commune_lookup(parent)
-        return None
+        city = arrondissement_city(citycode)
+        if commune is None and city is not None:
+            return self._commune_lookup(city)
+        return commune
 
 
 def _candidate(feature: dict) -> _Candidate:

@@ -4,7 +4,12 @@ postal code and commune name; the street is not used."""
 from difflib import SequenceMatcher
 
 from registry.geo import Commune, GeocodeQuery, GeocodeResult, GeocodingFailed, Suggestion
-from registry.geo.communes import CommuneDirectory, normalise_name, without_article
+from registry.geo.communes import (
+    CommuneDirectory,
+    by_population,
+    normalise_name,
+    without_article,
+)
 
 MAX_SUGGESTIONS = 10
 MAX_ELSEWHERE = 5  # communes of the typed name in other postal codes, among the suggestions
@@ -62,7 +67,7 @@ class CommuneGeocoder:
             raise GeocodingFailed(
                 "commune",
                 f"Plusieurs communes ont le code postal {postal_code} : précisez laquelle.",
-                _suggestions(sorted(communes, key=_most_populous), postal_code),
+                _suggestions(sorted(communes, key=by_population), postal_code),
             )
         matching = [c for c in communes if self._directory.name_matches(c, name)]
         if len(matching) == 1:
@@ -72,7 +77,7 @@ class CommuneGeocoder:
                 "commune",
                 f"Plusieurs communes « {name} » ont le code postal {postal_code} : "
                 "précisez laquelle.",
-                _suggestions(sorted(matching, key=_most_populous), postal_code),
+                _suggestions(sorted(matching, key=by_population), postal_code),
             )
         raise GeocodingFailed(
             "commune",
@@ -92,7 +97,7 @@ class CommuneGeocoder:
         elsewhere.sort(key=lambda commune: commune.department != department)  # stable: populous
         typed = normalise_name(name)
         alike = sorted(
-            communes, key=lambda commune: (-_likeness(typed, commune.name), _most_populous(commune))
+            communes, key=lambda commune: (-_likeness(typed, commune.name), by_population(commune))
         )
         return (_suggestions(elsewhere[:MAX_ELSEWHERE], None) + _suggestions(alike, postal_code))[
             :MAX_SUGGESTIONS
@@ -112,10 +117,6 @@ def _likeness(typed: str, name: str) -> float:
         SequenceMatcher(None, typed, form).ratio()
         for form in {normalised, without_article(normalised)}
     )
-
-
-def _most_populous(commune: Commune) -> tuple[int, str]:
-    return -commune.population, commune.insee
 
 
 def _suggestions(communes: list[Commune], postal_code: str | None) -> list[Suggestion]:

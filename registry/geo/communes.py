@@ -135,7 +135,7 @@ class CommuneDirectory:
         found = {
             commune.insee: commune for form in name_forms(text) for commune in self._by_form[form]
         }
-        return sorted(found.values(), key=_by_population)
+        return sorted(found.values(), key=by_population)
 
     def search(self, text: str, limit: int = 10) -> list[Commune]:
         """Autocomplete by name (whole, start, words or part), postal code (or its start) or both
@@ -207,7 +207,8 @@ def _split_query(text: str) -> tuple[str, str]:
     return (match[1], match[2]) if match else ("", text)
 
 
-def _by_population(commune: Commune) -> tuple[int, str]:
+def by_population(commune: Commune) -> tuple[int, str]:
+    """Sort key: the most populous first, then by INSEE code."""
     return -commune.population, commune.insee
 
 

@@ -1,7 +1,7 @@
 """Street-level geocoding that never blocks an enrolment or a booking: the address base is
-asked when there is a street, and the commune's point is used when there is none, when the base
-does not know the street, or when it does not answer. A wrong postal code or commune is still
-refused, by the commune geocoder."""
+asked when there is a street; when there is none, when the base cannot place the address or
+does not answer, the commune geocoder answers, refusing a wrong postal code or commune with
+suggestions."""
 
 import logging
 
@@ -24,7 +24,6 @@ class FallbackGeocoder:
         except GeocoderUnavailable:
             log.warning("Address service unavailable; commune point used for %s", query)
         except GeocodingFailed as failure:
-            if failure.field != "street":
-                raise
-            log.info("Street not found (%s); commune point used for %s", failure.message, query)
+            # The commune geocoder decides on the postal code and commune, with suggestions.
+            log.info("Address not found (%s); commune level used for %s", failure.message, query)
         return self.commune_level.geocode(query)

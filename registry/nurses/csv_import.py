@@ -6,6 +6,7 @@ leaves nothing behind, good rows are kept.
 
 import csv
 import io
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from sqlmodel import Session, select
 from registry import audit
 from registry.errors import DomainError, ValidationFailed, invalid
 from registry.geo import Geocoder
+from registry.identifiers import validate_rpps
 from registry.nurses import services
 from registry.nurses.models import Nurse, NurseStatus
 from registry.nurses.schema import parse_nurse_input
@@ -60,6 +62,28 @@ TRUE_WORDS = {"1", "oui", "o", "true", "vrai", "yes", "x"}
 FALSE_WORDS = {"", "0", "non", "n", "false", "faux", "no"}
 
 
+DEFAULT_RADIUS_KM = 15
+FIELD_NAMES = {
+    "rpps": "RPPS",
+    "am_number": "n° AM",
+    "last_name": "nom",
+    "first_name": "prénom",
+    "phone": "téléphone",
+    "email": "e-mail",
+    "practice": "adresse du cabinet",
+    "practice.street": "adresse",
+    "practice.postal_code": "code postal",
+    "practice.commune": "commune",
+    "sector": "secteur",
+    "sector.radius_km": "rayon",
+    "sector.communes": "communes du secteur",
+    "mountain": "montagne",
+    "skills": "compétences",
+    "languages": "langues",
+    "max_visits_per_day": "visites par jour",
+}
+
+
 @dataclass
 class RowReport:
     line: int
@@ -89,67 +113,114 @@ def import_nurses(
     validate: bool,
     actor: object,
 ) -> ImportReport:
-    """Creates or updates one nurse per row; the caller commits."""
-    reader = _reader(_decode(content))
+    """Creates or updates one nurse per row; the caller commits. Columns absent from the file
+    leave the matching fields of existing nurses as they are."""
+    headings, rows = _read(content)
     report = ImportReport()
     seen: dict[str, int] = {}
-    status = NurseStatus.ACTIVE if validate else NurseStatus.PENDING
-    for row in reader:
-        line = reader.line_num
-        if len(report.rows) >= MAX_ROWS:
-            invalid("file", f"Le fichier dépasse {MAX_ROWS} lignes : découpez-le.")
-        if not any((value or "").strip() for value in row.values()):
-            continue
+    for line, row in rows:
         rpps = (row.get("rpps") or "").strip()
-        if rpps in seen:
+        if None in row:
+            report.rows.append(RowReport(line, rpps, "refused", ["Trop de colonnes."]))
+        elif rpps and rpps in seen:
             report.rows.append(
                 RowReport(line, rpps, "refused", [f"RPPS déjà présent ligne {seen[rpps]}."])
             )
-            continue
-        seen[rpps] = line
-        report.rows.append(_import_row(session, row, line, geocoder, commune_exists, status, actor))
+        else:
+            seen.setdefault(rpps, line)
+            row_import = _RowImport(session, geocoder, commune_exists, validate, actor)
+            report.rows.append(row_import.run(line, row, headings))
     audit.record(
         session, actor=actor, action="nurse.imported", target_type="nurse", details=report.summary
     )
     return report
 
 
-def _import_row(session, row, line, geocoder, commune_exists, status, actor) -> RowReport:
-    rpps = (row.get("rpps") or "").strip()
-    try:
-        with session.begin_nested():
-            values = parse_nurse_input(
-                _as_document(row), partial=False, commune_exists=commune_exists
-            )
-            existing = session.exec(select(Nurse).where(Nurse.rpps == values["rpps"])).first()
-            if existing is None:
-                services.enroll_nurse(
-                    session, values, geocoder=geocoder, actor=actor, status=status
-                )
-                return RowReport(line, values["rpps"], "created")
-            values.pop(
-                "email", None
-            )  # the login of an existing account is not the list's to change
-            changed = services.update_nurse(
-                session, existing, values, geocoder=geocoder, actor=actor
-            )
-            return RowReport(line, values["rpps"], "updated" if changed else "unchanged", changed)
-    except ValidationFailed as error:
-        messages = [f"{e.field} : {e.message}" for e in error.errors]
-        return RowReport(line, rpps, "refused", messages)
-    except DomainError as error:
-        return RowReport(line, rpps, "refused", [error.detail])
+@dataclass
+class _RowImport:
+    session: Session
+    geocoder: Geocoder
+    commune_exists: object
+    validate: bool
+    actor: object
+
+    def run(self, line: int, row: dict[str, str], headings: set[str]) -> RowReport:
+        rpps = (row.get("rpps") or "").strip()
+        try:
+            with self.session.begin_nested():
+                return self._write(line, row, headings)
+        except ValidationFailed as error:
+            return RowReport(line, rpps, "refused", [_message(e) for e in error.errors])
+        except DomainError as error:
+            return RowReport(line, rpps, "refused", [error.detail])
+
+    def _write(self, line: int, row: dict[str, str], headings: set[str]) -> RowReport:
+        rpps = validate_rpps_cell(row.get("rpps") or "")
+        existing = self.session.exec(select(Nurse).where(Nurse.rpps == rpps)).first()
+        if existing is None:
+            return self._create(line, row, headings)
+        document = _as_document(row, headings)
+        document.pop("email", None)  # the sign-in address is not the list's to change
+        stored = {"street": existing.practice_street, "commune": existing.practice_commune}
+        for part, value in stored.items():
+            if "practice" in document and part not in headings:
+                document["practice"][part] = value
+        if "sector" in document:
+            current = services.details_of(self.session, existing)
+            document["sector"].setdefault("radius_km", existing.sector_radius_km)
+            document["sector"].setdefault("communes", current.sector_communes)
+        values = parse_nurse_input(document, partial=True, commune_exists=self.commune_exists)
+        changed = services.update_nurse(
+            self.session, existing, values, geocoder=self.geocoder, actor=self.actor
+        )
+        if self.validate and existing.status == NurseStatus.PENDING:
+            services.change_status(self.session, existing, NurseStatus.ACTIVE, actor=self.actor)
+            changed.append("status")
+        outcome = "updated" if changed else "unchanged"
+        return RowReport(line, rpps, outcome, [FIELD_NAMES.get(name, name) for name in changed])
+
+    def _create(self, line: int, row: dict[str, str], headings: set[str]) -> RowReport:
+        document = _as_document(row, headings)
+        notes = []
+        sector = document.setdefault("sector", {})
+        if sector.get("radius_km") is None and not sector.get("communes"):
+            sector["radius_km"] = DEFAULT_RADIUS_KM
+            notes.append(f"rayon par défaut : {DEFAULT_RADIUS_KM} km")
+        document.setdefault("languages", ["fr"])
+        values = parse_nurse_input(document, partial=False, commune_exists=self.commune_exists)
+        status = NurseStatus.ACTIVE if self.validate else NurseStatus.PENDING
+        services.enroll_nurse(
+            self.session, values, geocoder=self.geocoder, actor=self.actor, status=status
+        )
+        return RowReport(line, values["rpps"], "created", notes)
 
 
-def _decode(content: bytes) -> str:
+def validate_rpps_cell(value: str) -> str:
     try:
-        return content.decode("utf-8-sig")
+        return validate_rpps(value)
+    except ValueError as error:
+        invalid("rpps", str(error))
+
+
+def _message(error) -> str:
+    path = error.field.split("[")[0]
+    message = f"{FIELD_NAMES.get(path, path)} : {error.message}"
+    if error.suggestions:
+        message += " Suggestions : " + ", ".join(error.suggestions) + "."
+    return message
+
+
+def _read(content: bytes) -> tuple[set[str], list[tuple[int, dict]]]:
+    """The file's headings and its non-blank rows with their line numbers; a file that cannot
+    be read as CSV is refused whole."""
+    try:
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        # Spreadsheets saved "CSV (séparateur : point-virgule)" on Windows are in cp1252.
-        return content.decode("cp1252")
-
-
-def _reader(text: str) -> csv.DictReader:
+        try:
+            # Spreadsheets saved "CSV (séparateur : point-virgule)" on Windows are in cp1252.
+            text = content.decode("cp1252")
+        except UnicodeDecodeError:
+            invalid("file", "Ce fichier n'est pas un CSV lisible (texte UTF-8 ou Windows-1252).")
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
@@ -161,7 +232,16 @@ def _reader(text: str) -> csv.DictReader:
             "file", f"Colonnes manquantes : {', '.join(missing)}. Colonnes attendues : {expected}."
         )
     reader.fieldnames = headings
-    return reader
+    rows = []
+    try:
+        for row in reader:
+            if any(isinstance(v, str) and v.strip() for v in row.values()) or None in row:
+                rows.append((reader.line_num, row))
+            if len(rows) > MAX_ROWS:
+                invalid("file", f"Le fichier dépasse {MAX_ROWS} lignes : découpez-le.")
+    except csv.Error as error:
+        invalid("file", f"Ligne {reader.line_num} illisible : {error}.")
+    return set(headings), rows
 
 
 def _heading(name: str) -> str:
@@ -170,8 +250,9 @@ def _heading(name: str) -> str:
     return ALIASES.get(key, key)
 
 
-def _as_document(row: dict[str, str]) -> dict[str, Any]:
-    """The row in the API's input shape, so the same validation applies."""
+def _as_document(row: dict[str, str], headings: set[str]) -> dict[str, Any]:
+    """The row in the API's input shape, with only the columns the file has, so the same
+    validation applies."""
 
     def cell(name: str) -> str:
         return (row.get(name) or "").strip()
@@ -179,25 +260,34 @@ def _as_document(row: dict[str, str]) -> dict[str, Any]:
     document: dict[str, Any] = {
         name: cell(name)
         for name in ("rpps", "am_number", "last_name", "first_name", "phone", "email")
+        if name in headings
     }
-    document["practice"] = {
-        "street": cell("street"),
-        "postal_code": cell("postal_code"),
-        "commune": cell("commune"),
-    }
-    radius = cell("radius_km").replace(",", ".")
-    document["sector"] = {
-        "radius_km": _number(radius, "radius_km") if radius else None,
-        "communes": _words(cell("sector_communes")),
-    }
-    mountain = cell("mountain").lower()
-    if mountain not in TRUE_WORDS | FALSE_WORDS:
-        invalid("mountain", f"« {mountain} » : indiquez oui ou non.")
-    document["mountain"] = mountain in TRUE_WORDS
-    document["skills"] = _words(cell("skills"))
-    document["languages"] = _words(cell("languages")) or ["fr"]
-    if cell("max_visits_per_day"):
-        document["max_visits_per_day"] = int(_number(cell("max_visits_per_day"), "max_visits"))
+    if headings & {"street", "postal_code", "commune"}:
+        document["practice"] = {
+            "street": cell("street"),
+            "postal_code": cell("postal_code"),
+            "commune": cell("commune"),
+        }
+    sector: dict[str, Any] = {}
+    if "radius_km" in headings:
+        radius = cell("radius_km").replace(",", ".")
+        sector["radius_km"] = _number(radius, "sector.radius_km") if radius else None
+    if "sector_communes" in headings:
+        sector["communes"] = _words(cell("sector_communes"))
+    if sector:
+        document["sector"] = sector
+    if "mountain" in headings:
+        mountain = cell("mountain").lower()
+        if mountain not in TRUE_WORDS | FALSE_WORDS:
+            invalid("mountain", f"« {mountain} » : indiquez oui ou non.")
+        document["mountain"] = mountain in TRUE_WORDS
+    for name in ("skills", "languages"):
+        if name in headings:
+            document[name] = _words(cell(name))
+    if "max_visits_per_day" in headings and cell("max_visits_per_day"):
+        if not cell("max_visits_per_day").isdecimal():
+            invalid("max_visits_per_day", "Indiquez un nombre entier de visites.")
+        document["max_visits_per_day"] = int(cell("max_visits_per_day")[:3])
     return document
 
 
@@ -207,6 +297,9 @@ def _words(text: str) -> list[str]:
 
 def _number(text: str, name: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
         invalid(name, f"« {text} » n'est pas un nombre.")
+    return value

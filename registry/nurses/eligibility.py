@@ -55,6 +55,34 @@ def eligible_nurses(
     """Active nurses whose zone covers the point (radius around the practice, or the commune in
     her sector list), with every skill asked, a language in common when languages are given, and
     an availability window of at least `min_duration` inside [start, end]; nearest first."""
+    covering = _covering(session, latitude, longitude, insee, skills, languages)
+    days = _local_days({candidate.timezone for candidate, _, _ in covering}, start, end)
+    windows = _windows_of(session, [candidate.id for candidate, _, _ in covering], days)
+    # Many nurses keep the same hours in the same zone: expand each distinct pattern once.
+    expanded: dict[tuple, list[Interval]] = {}
+    eligible = []
+    for candidate, distance, listed in covering:
+        own = windows[candidate.id]
+        pattern = (candidate.timezone, frozenset(tuple(window)[1:] for window in own))
+        if pattern not in expanded:
+            intervals = open_intervals(own, candidate.timezone, start, end)
+            expanded[pattern] = [(a, b) for a, b in intervals if b - a >= min_duration]
+        if expanded[pattern]:
+            eligible.append(
+                EligibleNurse(
+                    candidate.id,
+                    round(distance, 3),
+                    listed,
+                    candidate.max_visits_per_day,
+                    tuple(expanded[pattern]),
+                )
+            )
+    return sorted(eligible, key=lambda nurse: (nurse.distance_km, nurse.nurse_id))
+
+
+def _covering(session, latitude, longitude, insee, skills, languages) -> list[tuple]:
+    """(candidate row, distance km, listed in her sector) for the active, capable nurses whose
+    zone covers the point."""
     columns = (
         Nurse.id,
         Nurse.practice_latitude,
@@ -78,40 +106,22 @@ def eligible_nurses(
         .join(NurseSectorCommune, NurseSectorCommune.nurse_id == Nurse.id)
         .where(*conditions, NurseSectorCommune.insee == insee)
     ).all()
-    listed_ids = {row[0] for row in listed}
-    rows = {row[0]: row for row in [*in_box, *listed]}
-    if not rows:
+    listed_ids = {row.id for row in listed}
+    candidates = list({row.id: row for row in [*in_box, *listed]}.values())
+    if not candidates:
         return []
-    candidates = list(rows.values())
     distances = great_circle_km_many(
         latitude,
         longitude,
-        np.array([row[1] for row in candidates]),
-        np.array([row[2] for row in candidates]),
+        np.array([row.practice_latitude for row in candidates]),
+        np.array([row.practice_longitude for row in candidates]),
     )
-    covering = [
-        (row, float(distance))
+    return [
+        (row, float(distance), row.id in listed_ids)
         for row, distance in zip(candidates, distances, strict=True)
-        if row[0] in listed_ids or (row[3] is not None and distance <= row[3])
+        if row.id in listed_ids
+        or (row.sector_radius_km is not None and distance <= row.sector_radius_km)
     ]
-    days = _local_days({row[4] for row, _ in covering}, start, end)
-    windows = _windows_of(session, [row[0] for row, _ in covering], days)
-    # Many nurses keep the same hours in the same zone: expand each distinct pattern once.
-    expanded: dict[tuple, list[Interval]] = {}
-    eligible = []
-    for row, distance in covering:
-        pattern = (row[4], frozenset(tuple(window)[1:] for window in windows[row[0]]))
-        if pattern not in expanded:
-            intervals = open_intervals(windows[row[0]], row[4], start, end)
-            expanded[pattern] = [(a, b) for a, b in intervals if b - a >= min_duration]
-        intervals = expanded[pattern]
-        if intervals:
-            eligible.append(
-                EligibleNurse(
-                    row[0], round(distance, 3), row[0] in listed_ids, row[5], tuple(intervals)
-                )
-            )
-    return sorted(eligible, key=lambda nurse: (nurse.distance_km, nurse.nurse_id))
 
 
 def _box(latitude: float, radius_km: float) -> tuple[float, float]:

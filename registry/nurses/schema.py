@@ -16,6 +16,12 @@ from registry.passwords import password_problems
 MAX_RADIUS_KM = 100.0
 MAX_VISITS_PER_DAY = 30
 INSEE_PATTERN = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+# Patients and practices there resolve to an arrondissement, never to the city as a whole.
+CITIES_BY_ARRONDISSEMENT = {
+    "75056": "Paris : 75101 à 75120",
+    "69123": "Lyon : 69381 à 69389",
+    "13055": "Marseille : 13201 à 13216",
+}
 TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -59,6 +65,9 @@ def parse_nurse_input(
         errors.add("", "Le corps de la requête doit être un objet JSON.")
         errors.raise_if_any()
     values: dict[str, Any] = {}
+    for name in data:
+        if name not in _FIELD_PARSERS and name != "password":
+            errors.add(name, "Champ inconnu.")
     if not partial:
         for name in REQUIRED_ON_CREATE:
             if data.get(name) in (None, ""):
@@ -151,6 +160,11 @@ def _sector(value: Any, errors: ErrorCollector, exists: Callable[[str], bool]) -
         code = str(code).strip().upper()
         if not INSEE_PATTERN.match(code):
             errors.add(f"sector.communes[{index}]", f"« {code} » n'est pas un code INSEE.")
+        elif code in CITIES_BY_ARRONDISSEMENT:
+            errors.add(
+                f"sector.communes[{index}]",
+                f"{code} : indiquez les arrondissements ({CITIES_BY_ARRONDISSEMENT[code]}).",
+            )
         elif not exists(code):
             errors.add(f"sector.communes[{index}]", f"Commune {code} inconnue.")
         elif code not in result["sector_communes"]:
