@@ -30,8 +30,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         admin,
         agent,
         api,
+        api_docs,
         api_geo,
         api_nurses,
+        api_requests,
         coordinator,
         cpam,
         enrolment,
@@ -54,5 +56,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(coordinator.blueprint, url_prefix="/coordinator")
     app.register_blueprint(admin.blueprint, url_prefix="/admin")
     app.register_blueprint(api.blueprint, url_prefix="/api/v1")
+    app.register_blueprint(api_docs.blueprint)
     csrf.exempt(api.blueprint)
     return app

@@ -31,11 +31,18 @@ def _fail(error: DomainError) -> None:
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--password", required=True, help="12 caractères au moins.")
 @click.option("--name", default="", help="Nom affiché (par défaut : l'adresse e-mail).")
-def users_create(email: str, role: str, password: str, name: str) -> None:
+@click.option("--cpam", default=None, help="Code de la CPAM (3 chiffres) : agent et cpam.")
+def users_create(email: str, role: str, password: str, name: str, cpam: str | None) -> None:
     db = get_session()
     try:
         user = accounts.create_user(
-            db, email=email, role=role, password=password, name=name or email, actor=OPERATOR
+            db,
+            email=email,
+            role=role,
+            password=password,
+            name=name or email,
+            actor=OPERATOR,
+            cpam_code=cpam,
         )
     except DomainError as error:
         _fail(error)

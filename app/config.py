@@ -48,6 +48,9 @@ class Settings:
     session_hours: int = 12
     proxy_hops: int = 0
     geocoder: str = "commune"
+    visit_due_hours: int = 24
+    follow_up_days: int = 4
+    revisit_block_days: int = 14
     ban_url: str = "https://api-adresse.data.gouv.fr"
 
     @classmethod
@@ -88,6 +91,9 @@ class Settings:
             session_hours=int(env_vars.get("SESSION_HOURS", cls.session_hours)),
             proxy_hops=int(env_vars.get("TRUSTED_PROXY_HOPS", cls.proxy_hops)),
             geocoder=env_vars.get("GEOCODER", cls.geocoder),
+            visit_due_hours=int(env_vars.get("VISIT_DUE_HOURS", cls.visit_due_hours)),
+            follow_up_days=int(env_vars.get("FOLLOW_UP_DAYS", cls.follow_up_days)),
+            revisit_block_days=int(env_vars.get("REVISIT_BLOCK_DAYS", cls.revisit_block_days)),
             ban_url=env_vars.get("BAN_URL", cls.ban_url),
         )
 

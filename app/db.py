@@ -14,6 +14,7 @@ from app.config import PROJECT_ROOT
 
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BEGIN_OPTION = "sqlite_begin"
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -38,7 +39,9 @@ def make_engine(url: str) -> sa.Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _begin(connection):
-            connection.exec_driver_sql("BEGIN")
+            # IMMEDIATE when the unit of work will write (see `begin_write`).
+            mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "")
+            connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -59,6 +62,19 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = Session(engine(), expire_on_commit=False)
     return g.db_session
+
+
+def begin_write(session: Session) -> None:
+    """Starts the session's next transaction as a writer.
+
+    On SQLite a transaction that reads and then writes fails at once ("database is locked") if
+    another writer committed in between; taking the write lock first (BEGIN IMMEDIATE) makes
+    concurrent writers wait their turn instead. PostgreSQL needs nothing here.
+    """
+    if session.in_transaction():
+        session.commit()
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
 
 
 def _close_session(_exception: BaseException | None) -> None:

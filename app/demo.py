@@ -20,6 +20,7 @@ from registry.nurses.schema import parse_nurse_input
 
 DEMO_PASSWORD = "Demo-VDSI-2021!"  # noqa: S105 (printed for the demonstration on purpose)
 DEPARTMENT = "09"
+CPAM_CODE = "091"  # the CPAM of Ariège
 NURSE_EMAIL = "infirmiere@demo.vdsi.fr"
 DEMO_ACCOUNTS = [
     (Role.ADMIN, "admin@demo.vdsi.fr", "Alice Administratrice"),
@@ -124,7 +125,13 @@ def load_demo(session: Session) -> bool:
     for role, email, name in DEMO_ACCOUNTS:
         if role != Role.NURSE:
             accounts.create_user(
-                session, email=email, role=role, password=DEMO_PASSWORD, name=name, actor=ACTOR
+                session,
+                email=email,
+                role=role,
+                password=DEMO_PASSWORD,
+                name=name,
+                actor=ACTOR,
+                cpam_code=CPAM_CODE if role in (Role.AGENT, Role.CPAM) else None,
             )
     directory = commune_directory()
     communes = sorted(directory.in_department(DEPARTMENT), key=lambda c: -c.population)[:60]

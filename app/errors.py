@@ -80,7 +80,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
         if wants_problem_json():
-            extra = {}
+            extra = dict(error.extra)
             if isinstance(error, ValidationFailed):
                 extra["errors"] = [_field_error(e) for e in error.errors]
             return problem(error.status, error.detail, title=error.title, **extra)

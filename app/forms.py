@@ -57,6 +57,9 @@ class UserCreateForm(FlaskForm):
     name = StringField("Nom complet", validators=[DataRequired(REQUIRED), Length(max=200)])
     email = EmailField("Adresse e-mail", validators=[DataRequired(REQUIRED), Length(max=254)])
     role = SelectField("Rôle", choices=ROLE_CHOICES, validators=[DataRequired(REQUIRED)])
+    cpam_code = StringField(
+        "Code CPAM (3 chiffres, enquêteurs et gestionnaires CPAM)", validators=[Length(max=3)]
+    )
     password = PasswordField(
         "Mot de passe initial (12 caractères au moins)", validators=[DataRequired(REQUIRED)]
     )

@@ -7,6 +7,7 @@ import registry.accounts
 import registry.api_tokens
 import registry.audit
 import registry.geo.cache
-import registry.nurses.models  # noqa: F401
+import registry.nurses.models
+import registry.requests.models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -1,6 +1,7 @@
 """User accounts, roles, login with throttling, and password reset by e-mail token."""
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +29,9 @@ class Role(StrEnum):
         return ROLE_LABELS[self]
 
 
+# Roles that work for one CPAM and see only its requests.
+CPAM_ROLES = {"agent", "cpam"}
+
 ROLE_LABELS = {
     Role.NURSE: "Infirmier·e libéral·e",
     Role.AGENT: "Enquêteur·rice sanitaire (CPAM)",
@@ -46,6 +50,8 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=20, index=True)
     password_hash: str = Field(max_length=255)
     active: bool = Field(default=True)
+    # The CPAM (caisse) an agent or billing clerk works for: they see its requests only.
+    cpam_code: str | None = Field(default=None, max_length=3)
     # Changing it invalidates every session of the user (password change, deactivation).
     session_nonce: str = Field(default_factory=lambda: secrets.token_hex(8), max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
@@ -105,7 +111,14 @@ def find_by_email(session: Session, email: str) -> User | None:
 
 
 def create_user(
-    session: Session, *, email: str, role: str, password: str | None, name: str, actor: object
+    session: Session,
+    *,
+    email: str,
+    role: str,
+    password: str | None,
+    name: str,
+    actor: object,
+    cpam_code: str | None = None,
 ) -> User:
     """A new account. Without a password it cannot sign in until its owner sets one through
     the reset link (no hash is computed: bulk imports stay fast)."""
@@ -119,13 +132,19 @@ def create_user(
     name = (name or "").strip()
     if not name:
         errors.add("name", "Le nom est obligatoire.")
+    if cpam_code is not None and not re.fullmatch(r"\d{3}", cpam_code):
+        errors.add("cpam_code", "Le code de la CPAM compte 3 chiffres (ex. 091).")
+    if role in CPAM_ROLES and not cpam_code:
+        errors.add("cpam_code", "Un compte d'enquêteur ou de gestionnaire CPAM a un code CPAM.")
     for problem in password_problems(password, email) if password is not None else []:
         errors.add("password", problem)
     errors.raise_if_any()
     if find_by_email(session, email):
         raise Conflict(f"Un compte existe déjà pour {email}.")
     password_hash = hash_password(password) if password is not None else UNUSABLE_PASSWORD_HASH
-    user = User(email=email, name=name, role=role, password_hash=password_hash)
+    user = User(
+        email=email, name=name, role=role, password_hash=password_hash, cpam_code=cpam_code or None
+    )
     session.add(user)
     session.flush()
     audit.record(

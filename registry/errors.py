@@ -10,9 +10,11 @@ class DomainError(Exception):
     status = 400
     title = "Requête refusée"
 
-    def __init__(self, detail: str):
+    def __init__(self, detail: str, **extra):
         super().__init__(detail)
         self.detail = detail
+        # Members added to the problem document (e.g. the id of the existing request).
+        self.extra = extra
 
 
 @dataclass

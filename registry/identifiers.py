@@ -89,3 +89,27 @@ def normalise_phone(value: str) -> str:
         raise ValueError("Le numéro de téléphone est invalide.")
     country = _OVERSEAS_PREFIXES.get(raw[:4], "33")
     return f"+{country}{raw[1:]}"
+
+
+NIR_PATTERN = re.compile(r"^[1-478]\d{4}(\d{2}|2A|2B)\d{6}$")
+
+
+def validate_nir(value: str) -> str:
+    """A social security number (NIR): 13 characters and a 2-digit key, key = 97 - (number mod
+    97), where Corsica's 2A and 2B count as 19 and 18."""
+    raw = re.sub(r"[\s.\-]", "", value or "").upper()
+    if len(raw) != 15:
+        raise ValueError("Le NIR doit comporter 15 caractères (13 et une clé de 2 chiffres).")
+    body, key = raw[:13], raw[13:]
+    if not NIR_PATTERN.match(body) or not key.isdigit():
+        raise ValueError("Le NIR est mal formé (sexe, année, mois, département, commune, rang).")
+    number = int(body.replace("2A", "19").replace("2B", "18"))
+    if 97 - number % 97 != int(key):
+        raise ValueError("Le NIR est invalide (clé de contrôle incorrecte).")
+    return raw
+
+
+def nir_key(body: str) -> str:
+    """The 2-digit key completing 13 NIR characters."""
+    number = int(body.upper().replace("2A", "19").replace("2B", "18"))
+    return f"{97 - number % 97:02d}"

@@ -104,7 +104,11 @@ def make_user(db: Session):
     counter = iter(range(1, 10_000))
 
     def _make(
-        role: Role = Role.AGENT, *, email: str | None = None, password: str = PASSWORD
+        role: Role = Role.AGENT,
+        *,
+        email: str | None = None,
+        password: str = PASSWORD,
+        cpam_code: str | None = None,
     ) -> User:
         number = next(counter)
         user = accounts.create_user(
@@ -114,6 +118,7 @@ def make_user(db: Session):
             password=password,
             name=f"{role.label} {number}",
             actor="test",
+            cpam_code=cpam_code or ("091" if role in (Role.AGENT, Role.CPAM) else None),
         )
         db.commit()
         return user

@@ -36,7 +36,13 @@ def test_a_second_account_with_the_same_email_is_a_conflict(db, make_user):
     make_user(Role.AGENT, email="Agent@Exemple.fr")
     with pytest.raises(Conflict):
         accounts.create_user(
-            db, email="agent@exemple.fr", role="cpam", password=PASSWORD, name="X", actor="test"
+            db,
+            email="agent@exemple.fr",
+            role="cpam",
+            password=PASSWORD,
+            name="X",
+            actor="test",
+            cpam_code="091",
         )
 
 
@@ -65,3 +71,11 @@ def test_the_last_active_admin_cannot_be_demoted_or_deactivated(db, make_user):
     db.commit()
     assert not admin.active
     assert "user.deactivated" in actions(db)
+
+
+def test_an_agent_account_belongs_to_a_cpam(db):
+    with pytest.raises(ValidationFailed) as refused:
+        accounts.create_user(
+            db, email="a@cpam.fr", role="agent", password=PASSWORD, name="A", actor="test"
+        )
+    assert refused.value.errors[0].field == "cpam_code"

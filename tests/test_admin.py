@@ -16,6 +16,7 @@ def test_an_admin_creates_an_account_through_the_form(client, db, logged_in):
             "name": "Nora Agent",
             "email": "nora@cpam.fr",
             "role": "agent",
+            "cpam_code": "091",
             "password": PASSWORD,
             "csrf_token": token,
         },

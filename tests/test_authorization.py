@@ -18,6 +18,8 @@ PUBLIC = {
     "auth.reset_password",
     "enrolment.enrol",
     "healthz",
+    "api_docs.openapi_json",
+    "api_docs.documentation",
     "static",
 }
 ANY_SIGNED_IN = {"auth.logout", "auth.account"}
@@ -40,6 +42,10 @@ API_ROLES = {
     "api.suspend_nurse": MANAGERS,
     "api.reactivate_nurse": MANAGERS,
     "api.withdraw_nurse": MANAGERS,
+    "api.create_visit_request": {Role.AGENT},
+    "api.get_visit_request": {Role.AGENT},
+    "api.list_visit_requests": {Role.AGENT},
+    "api.cancel_visit_request": {Role.AGENT},
 }
 # Ids that exist in no table: the sweep must not change the data it runs on (revoke a token…).
 SAMPLE_ARGUMENTS = {"integer": 987654, "unicode": "x", "path": "css/app.css"}

@@ -85,6 +85,7 @@ def test_an_admin_creates_then_deactivates_an_account(phone, make_user):
     phone.get_by_label("Nom complet").fill("Jeanne Enquêtrice")
     phone.get_by_label("Adresse e-mail").fill("jeanne@cpam.fr")
     phone.get_by_label("Rôle").select_option("agent")
+    phone.get_by_label("Code CPAM").fill("091")
     phone.get_by_label("Mot de passe initial").fill(PASSWORD)
     phone.get_by_role("button", name="Créer le compte").click()
     assert "Compte créé pour jeanne@cpam.fr" in phone.get_by_role("status").first.inner_text()

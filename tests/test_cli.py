@@ -42,6 +42,8 @@ def test_users_create_and_tokens_create_from_the_command_line(client, database_u
         PASSWORD,
         "--name",
         "SI CPAM 091",
+        "--cpam",
+        "091",
     )
     assert created.returncode == 0, created.stderr
     issued = flask_command(database_url, "tokens", "create", "--email", "si@cpam.fr")

@@ -7,8 +7,10 @@ from hypothesis import strategies as st
 from registry.identifiers import (
     luhn_check_digit,
     luhn_is_valid,
+    nir_key,
     normalise_phone,
     validate_am_number,
+    validate_nir,
     validate_rpps,
 )
 
@@ -75,3 +77,42 @@ def test_french_phone_numbers_are_stored_in_e164(raw, e164):
 def test_a_phone_number_that_is_not_french_is_refused(raw):
     with pytest.raises(ValueError):
         normalise_phone(raw)
+
+
+nir_bodies = st.builds(
+    lambda sex, year, month, department, rest: f"{sex}{year:02d}{month:02d}{department}{rest:06d}",
+    st.sampled_from("1278"),
+    st.integers(0, 99),
+    st.integers(1, 12),
+    st.sampled_from(["09", "75", "2A", "2B", "97", "13"]),
+    st.integers(0, 999_999),
+)
+
+
+@given(nir_bodies)
+def test_a_nir_with_its_key_is_valid_and_any_other_key_is_not(body):
+    key = nir_key(body)
+    assert validate_nir(body + key) == body + key
+    wrong = f"{(int(key) % 97) + 1:02d}"
+    with pytest.raises(ValueError, match="clé de contrôle"):
+        validate_nir(body + wrong)
+
+
+def test_corsican_nirs_count_2a_as_19_and_2b_as_18():
+    body = "185052A004123"
+    expected = 97 - int("1850519004123") % 97
+    assert validate_nir(f"{body}{expected:02d}") == f"{body}{expected:02d}"
+    assert nir_key("285052B004123") == f"{97 - int('2850518004123') % 97:02d}"
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("18505", "15 caractères"),
+        ("9850575123456 12", "mal formé"),
+        ("1850575123456AB", "mal formé"),
+    ],
+)
+def test_a_malformed_nir_is_refused_with_a_reason(value, words):
+    with pytest.raises(ValueError, match=words):
+        validate_nir(value)

@@ -139,7 +139,7 @@ def test_a_duplicate_rpps_is_a_conflict(call, db):
 
 def test_a_body_that_is_not_json_is_refused_clearly(call):
     response = call(Role.COORDINATOR, "POST", "/api/v1/nurses")
-    assert response.status_code == 415
+    assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
 
 

@@ -62,6 +62,7 @@ def user_new():
                 password=form.password.data,
                 name=form.name.data,
                 actor=current_user,
+                cpam_code=form.cpam_code.data or None,
             )
         except ValidationFailed as error:
             for field_error in error.errors:

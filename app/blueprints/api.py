@@ -57,18 +57,9 @@ def me():
     return jsonify(id=user.id, email=user.email, name=user.name, role=user.role)
 
 
-class UnsupportedBody(DomainError):
-    status = 415
-    title = "Type de contenu non pris en charge"
-
-
 def json_body() -> Any:
-    """The request's JSON document; a clear 415/400 when it is not one."""
-    if not request.is_json:
-        raise UnsupportedBody(
-            "Le corps de la requête doit être du JSON (Content-Type: application/json)."
-        )
-    body = request.get_json(silent=True)
+    """The request's JSON document; a body that is not JSON is a 400 naming the problem."""
+    body = request.get_json(force=True, silent=True)
     if body is None:
-        raise DomainError("Le corps de la requête n'est pas un JSON valide.")
+        raise DomainError("Le corps de la requête doit être un document JSON valide.")
     return body

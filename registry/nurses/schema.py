@@ -95,7 +95,7 @@ def parse_nurse_input(
     return values
 
 
-def _text(value: Any, label: str, max_length: int) -> str:
+def text_field(value: Any, label: str, max_length: int) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{label} doit être une chaîne de caractères.")
     value = " ".join(value.split())
@@ -106,7 +106,7 @@ def _text(value: Any, label: str, max_length: int) -> str:
     return value
 
 
-def _string(value: Any) -> str:
+def string_field(value: Any) -> str:
     if not isinstance(value, str | int) or isinstance(value, bool):
         raise ValueError("Valeur attendue : une chaîne de caractères.")
     return str(value)
@@ -119,23 +119,24 @@ def _simple(name: str, convert: Callable[[Any], Any]):
     return parse
 
 
-def _practice(value: Any, errors: ErrorCollector, _exists) -> dict[str, Any]:
+def parse_address(value: Any, errors: ErrorCollector, prefix: str) -> PracticeInput:
+    """An address {street, postal_code, commune}; errors are named `prefix.part`."""
     if not isinstance(value, dict):
-        raise ValueError("L'adresse du cabinet doit être un objet {street, postal_code, commune}.")
+        raise ValueError("L'adresse doit être un objet {street, postal_code, commune}.")
     street = value.get("street") or ""
     if not isinstance(street, str) or len(street) > 200:
-        errors.add("practice.street", "L'adresse doit être un texte de 200 caractères au plus.")
+        errors.add(f"{prefix}.street", "L'adresse doit être un texte de 200 caractères au plus.")
     postal_code = str(value.get("postal_code") or "").strip()
     if not re.fullmatch(r"\d{5}", postal_code):
-        errors.add("practice.postal_code", "Le code postal doit comporter 5 chiffres.")
+        errors.add(f"{prefix}.postal_code", "Le code postal doit comporter 5 chiffres.")
     commune = value.get("commune") or ""
     if not isinstance(commune, str) or len(commune) > 100:
-        errors.add("practice.commune", "La commune doit être un texte de 100 caractères au plus.")
-    return {
-        "practice": PracticeInput(
-            " ".join(str(street).split()), postal_code, " ".join(str(commune).split())
-        )
-    }
+        errors.add(f"{prefix}.commune", "La commune doit être un texte de 100 caractères au plus.")
+    return PracticeInput(" ".join(str(street).split()), postal_code, " ".join(str(commune).split()))
+
+
+def _practice(value: Any, errors: ErrorCollector, _exists) -> dict[str, Any]:
+    return {"practice": parse_address(value, errors, "practice")}
 
 
 def _sector(value: Any, errors: ErrorCollector, exists: Callable[[str], bool]) -> dict[str, Any]:
@@ -192,7 +193,7 @@ def _choices(name: str, allowed: dict[str, str] | type, label: str):
     return parse
 
 
-def _boolean(value: Any) -> bool:
+def boolean_field(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError("Valeur attendue : true ou false.")
     return value
@@ -261,15 +262,15 @@ def _clock(value: Any, name: str) -> time | None:
 
 
 _FIELD_PARSERS = {
-    "rpps": _simple("rpps", lambda v: validate_rpps(_string(v))),
-    "am_number": _simple("am_number", lambda v: validate_am_number(_string(v))),
-    "first_name": _simple("first_name", lambda v: _text(v, "Le prénom", 100)),
-    "last_name": _simple("last_name", lambda v: _text(v, "Le nom", 100)),
-    "phone": _simple("phone", lambda v: normalise_phone(_string(v))),
-    "email": _simple("email", lambda v: normalise_email(_string(v))),
+    "rpps": _simple("rpps", lambda v: validate_rpps(string_field(v))),
+    "am_number": _simple("am_number", lambda v: validate_am_number(string_field(v))),
+    "first_name": _simple("first_name", lambda v: text_field(v, "Le prénom", 100)),
+    "last_name": _simple("last_name", lambda v: text_field(v, "Le nom", 100)),
+    "phone": _simple("phone", lambda v: normalise_phone(string_field(v))),
+    "email": _simple("email", lambda v: normalise_email(string_field(v))),
     "practice": _practice,
     "sector": _sector,
-    "mountain": _simple("mountain", _boolean),
+    "mountain": _simple("mountain", boolean_field),
     "skills": _choices("skills", Skill, "Compétences"),
     "languages": _choices("languages", LANGUAGE_LABELS, "Langues"),
     "max_visits_per_day": _simple("max_visits_per_day", _max_visits),

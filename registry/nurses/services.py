@@ -169,7 +169,10 @@ def change_status(
     return nurse
 
 
-def geocode_practice(geocoder: Geocoder, practice: PracticeInput) -> GeocodeResult:
+def geocode_practice(
+    geocoder: Geocoder, practice: PracticeInput, *, field_prefix: str = "practice"
+) -> GeocodeResult:
+    """The address's point; a failure is a ValidationFailed on `field_prefix.<part>`."""
     try:
         return geocoder.geocode(
             GeocodeQuery(
@@ -179,7 +182,7 @@ def geocode_practice(geocoder: Geocoder, practice: PracticeInput) -> GeocodeResu
     except GeocodingFailed as failure:
         errors = ErrorCollector()
         suggestions = [suggestion.label for suggestion in failure.suggestions]
-        errors.add(f"practice.{failure.field}", failure.message, suggestions)
+        errors.add(f"{field_prefix}.{failure.field}", failure.message, suggestions)
         errors.raise_if_any()
         raise
 

@@ -1,0 +1,16 @@
+"""The deployment's tunable rules, read from its settings."""
+
+from datetime import timedelta
+
+from flask import current_app
+
+from registry.requests.services import BookingRules
+
+
+def booking_rules() -> BookingRules:
+    settings = current_app.config["SETTINGS"]
+    return BookingRules(
+        due_after=timedelta(hours=settings.visit_due_hours),
+        follow_up_after=timedelta(days=settings.follow_up_days),
+        revisit_block=timedelta(days=settings.revisit_block_days),
+    )

@@ -1,0 +1,1 @@
+"""Visit requests booked by tracing agents or pushed by the CPAM information system."""
