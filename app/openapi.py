@@ -11,7 +11,7 @@ from registry.accounts import Role
 from registry.nurses.models import LANGUAGE_LABELS, NurseStatus, Skill
 from registry.nurses.schema import MAX_RADIUS_KM, MAX_VISITS_PER_DAY, REQUIRED_ON_CREATE
 from registry.requests.models import RequestStatus
-from registry.requests.schema import MAX_HOUSEHOLD, PRIORITIES, TEST_KINDS
+from registry.requests.schema import MAX_HOUSEHOLD, PRIORITIES, TEST_KINDS, TIMES_OF_DAY
 from registry.requests.schema import REQUIRED as REQUIRED_FOR_REQUEST
 
 Schema = dict[str, Any]
@@ -342,6 +342,11 @@ def _visit_request_fields() -> dict[str, Schema]:
                 ("start", "end"),
             ),
             f"Créneaux préférés du patient, end après start. {instant}",
+        ),
+        "preferred_times": array(
+            string(enum=list(TIMES_OF_DAY)),
+            "Moments préférés : matin (8 h–12 h), après-midi (12 h–18 h), soir (18 h–21 h), "
+            "heure locale du patient ; ajoutés à preferred_windows jusqu'à l'échéance.",
         ),
         "usual_nurse_rpps": string("RPPS de l'infirmier·e habituel·le : 11 chiffres."),
         "priority": string("Priorité.", enum=list(PRIORITIES), default="normal"),

@@ -162,6 +162,7 @@ def test_an_external_reference_is_unique_per_cpam(agent_call):
             "avant de commencer",
         ),
         ({"usual_nurse_rpps": "123"}, "usual_nurse_rpps", "11 chiffres"),
+        ({"preferred_times": ["night"]}, "preferred_times[0]", "morning"),
         ({"priority": "urgent"}, "priority", "normal"),
         ({"colour": "blue"}, "colour", "inconnu"),
     ],
@@ -256,3 +257,16 @@ def test_the_database_refuses_two_open_requests_for_one_patient(db, agent_call):
     with pytest.raises(sa.exc.IntegrityError):
         db.flush()
     db.rollback()
+
+
+def test_preferred_times_of_day_become_windows_before_the_due_time(agent_call):
+    body = request_document(
+        consent_at="2026-11-02T10:30:00+01:00", preferred_times=["evening", "morning"]
+    )
+    visit = agent_call("POST", "/api/v1/visit-requests", body).get_json()
+    assert visit["preferred_times"] == ["morning", "evening"]
+    assert visit["preferred_windows"] == [
+        {"start": "2026-11-02T10:30:00+01:00", "end": "2026-11-02T12:00:00+01:00"},
+        {"start": "2026-11-02T18:00:00+01:00", "end": "2026-11-02T21:00:00+01:00"},
+        {"start": "2026-11-03T08:00:00+01:00", "end": "2026-11-03T10:30:00+01:00"},
+    ]

@@ -45,6 +45,7 @@ def request_document(visit: VisitRequest, history: list[RequestEvent] | None = N
         "due_at": visit.due_at.isoformat(),
         "follow_up_at": visit.follow_up_at.isoformat(),
         "preferred_windows": visit.preferred_windows,
+        "preferred_times": visit.preferred_times,
         "usual_nurse_rpps": visit.usual_nurse_rpps,
         "priority": visit.priority,
         "vulnerable": visit.vulnerable,

@@ -47,6 +47,7 @@ def upgrade() -> None:
     sa.Column('household_tests', sa.JSON(), nullable=False),
     sa.Column('skills_needed', sa.JSON(), nullable=False),
     sa.Column('preferred_windows', sa.JSON(), nullable=False),
+    sa.Column('preferred_times', sa.JSON(), nullable=False),
     sa.Column('usual_nurse_rpps', sqlmodel.sql.sqltypes.AutoString(length=11), nullable=True),
     sa.Column('priority', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('vulnerable', sa.Boolean(), nullable=False),

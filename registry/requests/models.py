@@ -92,6 +92,7 @@ class VisitRequest(SQLModel, table=True):
     preferred_windows: list[dict[str, str]] = Field(
         default_factory=list, sa_type=sa.JSON, nullable=False
     )
+    preferred_times: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     usual_nurse_rpps: str | None = Field(default=None, max_length=11)
     priority: str = Field(default="normal", max_length=8)
     vulnerable: bool = Field(default=False)

@@ -1,7 +1,7 @@
 """Visit-request input (API JSON, the agent's form, CSV rows) parsed and validated field by
 field, every error named by its field path, in French."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,9 @@ from registry.nurses.schema import boolean_field, parse_address, string_field, t
 REQUIRED = ("nir", "first_name", "last_name", "birth_date", "phone", "address")
 PRIORITIES = ("normal", "high")
 TEST_KINDS = ("tag", "pcr")
+# Times of day a patient may prefer, as local hours [start, end).
+TIMES_OF_DAY = {"morning": (8, 12), "afternoon": (12, 18), "evening": (18, 21)}
+TIME_OF_DAY_LABELS = {"morning": "Matin", "afternoon": "Après-midi", "evening": "Soir"}
 MAX_HOUSEHOLD = 30
 # An agent's clock and the server's may differ a little; a consent "now" is never refused.
 CLOCK_SKEW = timedelta(minutes=2)
@@ -120,6 +123,38 @@ def _windows(value: Any, errors: ErrorCollector, _now) -> list[dict[str, str]]:
     return windows
 
 
+def _times(value: Any, errors: ErrorCollector, _now) -> list[str]:
+    if not isinstance(value, list):
+        raise ValueError("Une liste parmi morning, afternoon, evening est attendue.")
+    chosen = []
+    for index, name in enumerate(value):
+        if name not in TIMES_OF_DAY:
+            errors.add(
+                f"preferred_times[{index}]", "Valeurs possibles : morning, afternoon, evening."
+            )
+        elif name not in chosen:
+            chosen.append(name)
+    return [name for name in TIMES_OF_DAY if name in chosen]
+
+
+def windows_for_times(
+    times: list[str], start: datetime, end: datetime, zone: ZoneInfo
+) -> list[dict[str, str]]:
+    """The preferred times of day as windows between consent and due, in the patient's zone."""
+    windows = []
+    day = start.astimezone(zone).date()
+    while day <= end.astimezone(zone).date():
+        for name in times:
+            first, last = TIMES_OF_DAY[name]
+            opens = datetime.combine(day, time(first), zone)
+            closes = datetime.combine(day, time(last), zone)
+            opens, closes = max(opens, start.astimezone(zone)), min(closes, end.astimezone(zone))
+            if opens < closes:
+                windows.append({"start": opens.isoformat(), "end": closes.isoformat()})
+        day += timedelta(days=1)
+    return windows
+
+
 def _languages(value: Any, errors: ErrorCollector, _now) -> list[str]:
     if not isinstance(value, list):
         raise ValueError("Une liste de codes de langue est attendue (ex. fr, ar).")
@@ -167,6 +202,7 @@ _PARSERS = {
     "household_tests": _household_tests,
     "consent_at": _consent,
     "preferred_windows": _windows,
+    "preferred_times": _times,
     "usual_nurse_rpps": _plain(lambda v: validate_rpps(string_field(v))),
     "priority": _choice(PRIORITIES),
     "vulnerable": _plain(boolean_field),

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
@@ -22,7 +23,7 @@ from registry.requests.models import (
     RequestStatus,
     VisitRequest,
 )
-from registry.requests.schema import parse_request_input, skills_needed
+from registry.requests.schema import parse_request_input, skills_needed, windows_for_times
 from registry.timeutil import utcnow
 
 S = RequestStatus
@@ -196,7 +197,8 @@ def _new_request(values, place, client, key, fingerprint, rules) -> VisitRequest
         household_size=values["household_size"],
         household_tests=values["household_tests"],
         skills_needed=skills_needed(values["household_tests"]),
-        preferred_windows=values.get("preferred_windows", []),
+        preferred_windows=_preferred_windows(values, place, rules),
+        preferred_times=values.get("preferred_times", []),
         usual_nurse_rpps=values.get("usual_nurse_rpps"),
         priority=values.get("priority", "normal"),
         vulnerable=values.get("vulnerable", False),
@@ -206,6 +208,18 @@ def _new_request(values, place, client, key, fingerprint, rules) -> VisitRequest
         due_at=consent + rules.due_after,
         follow_up_at=consent + rules.follow_up_after,
     )
+
+
+def _preferred_windows(values, place, rules) -> list[dict[str, str]]:
+    """Explicit windows, then those the preferred times of day give before the due time."""
+    consent = values["consent_at"]
+    derived = windows_for_times(
+        values.get("preferred_times", []),
+        consent,
+        consent + rules.due_after,
+        ZoneInfo(place.timezone),
+    )
+    return values.get("preferred_windows", []) + derived
 
 
 def transition(
