@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.blueprints import (  # noqa: F401 (routes on the api blueprint)
         admin,
         agent,
+        agent_import,
         api,
         api_docs,
         api_geo,

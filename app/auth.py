@@ -55,10 +55,11 @@ class CurrentUser(UserMixin):
     name: str
     role: str
     session_nonce: str
+    cpam_code: str | None = None
 
     @classmethod
     def of(cls, user: accounts.User) -> "CurrentUser":
-        return cls(user.id, user.email, user.name, user.role, user.session_nonce)
+        return cls(user.id, user.email, user.name, user.role, user.session_nonce, user.cpam_code)
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_nonce}"

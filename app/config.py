@@ -51,6 +51,7 @@ class Settings:
     visit_due_hours: int = 24
     follow_up_days: int = 4
     revisit_block_days: int = 14
+    at_risk_hours: int = 6
     ban_url: str = "https://api-adresse.data.gouv.fr"
 
     @classmethod
@@ -94,6 +95,7 @@ class Settings:
             visit_due_hours=int(env_vars.get("VISIT_DUE_HOURS", cls.visit_due_hours)),
             follow_up_days=int(env_vars.get("FOLLOW_UP_DAYS", cls.follow_up_days)),
             revisit_block_days=int(env_vars.get("REVISIT_BLOCK_DAYS", cls.revisit_block_days)),
+            at_risk_hours=int(env_vars.get("AT_RISK_HOURS", cls.at_risk_hours)),
             ban_url=env_vars.get("BAN_URL", cls.ban_url),
         )
 

@@ -13,10 +13,12 @@ from registry.geo import Commune
 from registry.geo.commune_geocoder import CommuneGeocoder
 from registry.geo.communes import commune_directory
 from registry.geo.distance import great_circle_km
-from registry.identifiers import luhn_check_digit
+from registry.identifiers import luhn_check_digit, nir_key
 from registry.nurses import services
 from registry.nurses.models import NurseStatus
 from registry.nurses.schema import parse_nurse_input
+from registry.requests.services import BookingRules, book_request, cancel_request
+from registry.timeutil import utcnow
 
 DEMO_PASSWORD = "Demo-VDSI-2021!"  # noqa: S105 (printed for the demonstration on purpose)
 DEPARTMENT = "09"
@@ -30,6 +32,7 @@ DEMO_ACCOUNTS = [
     (Role.NURSE, NURSE_EMAIL, "Élodie Martin"),
 ]
 ACTIVE_NURSES = 60
+DEMO_REQUESTS = 12
 PENDING_NURSES = 4
 ACTOR = "démonstration"
 
@@ -122,9 +125,10 @@ def load_demo(session: Session) -> bool:
     """Loads the data set into the session; False when it is already there."""
     if accounts.find_by_email(session, DEMO_ACCOUNTS[0][1]):
         return False
+    users = {}
     for role, email, name in DEMO_ACCOUNTS:
         if role != Role.NURSE:
-            accounts.create_user(
+            users[role] = accounts.create_user(
                 session,
                 email=email,
                 role=role,
@@ -146,7 +150,40 @@ def load_demo(session: Session) -> bool:
         status = NurseStatus.ACTIVE if index < ACTIVE_NURSES else NurseStatus.PENDING
         services.enroll_nurse(session, values, geocoder=geocoder, actor=ACTOR, status=status)
     session.flush()
+    _book_requests(session, users[Role.AGENT], communes, geocoder, rng)
     return True
+
+
+def _book_requests(session, agent, communes, geocoder, rng: random.Random) -> None:
+    """Open requests as an agent would have booked them over the last day, some close to their
+    due time, and one cancelled, so the agent's list has something to show."""
+    now = utcnow()
+    for index in range(DEMO_REQUESTS):
+        commune = communes[rng.randrange(len(communes))]
+        body = f"{rng.choice('12')}{rng.randint(40, 99)}{rng.randint(1, 12):02d}09"
+        body += f"{rng.randint(1, 990):03d}{index + 1:03d}"
+        tests = rng.choice([[], [{"kind": "tag", "count": 1}], [{"kind": "pcr", "count": 2}]])
+        document = {
+            "nir": body + nir_key(body),
+            "first_name": rng.choice(FIRST_NAMES),
+            "last_name": rng.choice(LAST_NAMES),
+            "birth_date": date(1940 + rng.randrange(60), rng.randint(1, 12), 15).isoformat(),
+            "phone": f"06{rng.randrange(10**8):08d}",
+            "address": {
+                "street": f"{rng.randint(1, 40)} {rng.choice(STREETS)}",
+                "postal_code": commune.postal_codes[0],
+                "commune": commune.name,
+            },
+            "household_size": 3,
+            "household_tests": tests,
+            "consent_at": (now - timedelta(minutes=rng.randint(10, 22 * 60))).isoformat(),
+            "preferred_times": rng.sample(["morning", "afternoon", "evening"], rng.randint(0, 2)),
+            "external_ref": f"DEMO-{index + 1:04d}",
+        }
+        visit, _ = book_request(
+            session, document, client=agent, geocoder=geocoder, rules=BookingRules()
+        )
+    cancel_request(session, visit, "Patient hospitalisé (démonstration)", actor=agent)
 
 
 def _nurse_document(rng: random.Random, index: int, communes: list[Commune], used: set[str]):

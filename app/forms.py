@@ -1,7 +1,7 @@
 """Web forms (WTForms with CSRF), labels and messages in French."""
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
+from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from wtforms import (
     BooleanField,
     DateField,
@@ -82,6 +82,13 @@ class TokenCreateForm(FlaskForm):
     )
 
 
+class CancelRequestForm(FlaskForm):
+    reason = TextAreaField(
+        "Motif de l'annulation",
+        validators=[DataRequired("Indiquez le motif de l'annulation."), Length(max=500)],
+    )
+
+
 class ConfirmForm(FlaskForm):
     """A bare form whose only purpose is its CSRF token (logout, revocation after confirmation)."""
 
@@ -159,3 +166,15 @@ class NurseImportForm(FlaskForm):
         ],
     )
     activate = BooleanField("Valider directement les infirmières importées", default=True)
+
+
+class RequestImportForm(FlaskForm):
+    file = FileField(
+        "Fichier CSV des demandes (séparateur ; ou ,)",
+        validators=[
+            FileRequired("Choisissez un fichier."),
+            FileAllowed(["csv", "txt"], "Un .csv."),
+            # 5 000 rows fit well within this; the application refuses bodies over 5 Mo anyway.
+            FileSize(4 * 1024 * 1024, message="Le fichier dépasse 4 Mo : découpez-le."),
+        ],
+    )

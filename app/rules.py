@@ -13,4 +13,5 @@ def booking_rules() -> BookingRules:
         due_after=timedelta(hours=settings.visit_due_hours),
         follow_up_after=timedelta(days=settings.follow_up_days),
         revisit_block=timedelta(days=settings.revisit_block_days),
+        at_risk_before=timedelta(hours=settings.at_risk_hours),
     )

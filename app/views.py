@@ -14,7 +14,12 @@ PARIS = ZoneInfo("Europe/Paris")
 # What each role sees in the navigation bar: (endpoint, label).
 NAVIGATION = {
     Role.NURSE: [("nurse.home", "Mes visites"), ("nurse.profile", "Mes disponibilités")],
-    Role.AGENT: [("agent.home", "Demandes")],
+    Role.AGENT: [
+        ("agent.new_request", "Nouvelle demande"),
+        ("agent.home", "Mes demandes"),
+        ("agent.import_requests", "Importer un CSV"),
+        ("agent.coverage", "Couverture"),
+    ],
     Role.CPAM: [("cpam.home", "Facturation")],
     Role.COORDINATOR: [("coordinator.home", "Territoire"), ("coordinator.nurses", "Infirmières")],
     Role.ADMIN: [
@@ -42,8 +47,17 @@ def init_app(app: Flask) -> None:
             return {"navigation": []}
         return {"navigation": NAVIGATION.get(Role(current_user.role), [])}
 
+    app.add_template_filter(local_time, "local_time")
+
     @app.template_filter("paris_time")
     def _paris_time(value, fmt: str = "%d/%m/%Y %H:%M"):
         if value is None:
             return "—"
         return value.astimezone(PARIS).strftime(fmt)
+
+
+def local_time(value, zone: str = "Europe/Paris", fmt: str = "%d/%m/%Y à %H:%M") -> str:
+    """An instant as read where it happens (the patient's zone for a visit)."""
+    if value is None:
+        return "—"
+    return value.astimezone(ZoneInfo(zone)).strftime(fmt)

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from sqlmodel import func, select
 
-from app.demo import ACTIVE_NURSES, DEMO_ACCOUNTS, PENDING_NURSES
+from app.demo import ACTIVE_NURSES, DEMO_ACCOUNTS, DEMO_REQUESTS, PENDING_NURSES
 from registry.accounts import User
 from registry.audit import AuditEntry
 from registry.nurses.models import Nurse, NurseStatus
+from registry.requests.models import RequestStatus, VisitRequest
 from tests.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,6 +97,13 @@ def test_seed_demo_loads_a_realistic_department_once(app, db):
         db.exec(select(func.count()).select_from(User)).one() == 4 + ACTIVE_NURSES + PENDING_NURSES
     )
     assert db.exec(select(func.count()).where(AuditEntry.action == "user.created")).one() > 60
+    statuses = dict(
+        db.exec(select(VisitRequest.status, func.count()).group_by(VisitRequest.status)).all()
+    )
+    assert statuses == {
+        RequestStatus.RECEIVED: DEMO_REQUESTS - 1,
+        RequestStatus.CANCELLED: 1,
+    }
 
 
 def test_a_large_list_is_imported_from_the_command_line(app, db, tmp_path):

@@ -100,6 +100,15 @@ def test_a_second_open_request_for_the_same_patient_points_to_the_first(agent_ca
     assert stored(db) == 1
 
 
+def test_an_open_request_of_another_cpam_is_named_by_its_cpam_not_its_number(agent_call):
+    patient = nir()
+    agent_call("POST", "/api/v1/visit-requests", request_document(nir=patient), cpam="031")
+    second = agent_call("POST", "/api/v1/visit-requests", request_document(nir=patient))
+    assert second.status_code == 409
+    assert "CPAM 031" in second.get_json()["detail"]
+    assert "existing_id" not in second.get_json()
+
+
 def test_a_patient_visited_less_than_14_days_ago_cannot_be_booked_again(agent_call, db):
     patient = nir()
     visit_id = agent_call(

@@ -10,8 +10,9 @@ from app.pagination import requested_page, requested_per_page
 from app.rules import booking_rules
 from registry.accounts import Role
 from registry.errors import invalid
-from registry.requests import services
+from registry.requests import queries, services
 from registry.requests.models import RequestEvent, RequestStatus, VisitRequest
+from registry.timeutil import utcnow
 
 
 def request_document(visit: VisitRequest, history: list[RequestEvent] | None = None) -> dict:
@@ -105,8 +106,15 @@ def list_visit_requests():
         invalid("status", f"Statut inconnu. Valeurs : {', '.join(RequestStatus)}.")
     page, per_page = requested_page(), requested_per_page()
     db = get_session()
-    rows, total = services.requests_of_cpam(
-        db, g.api_user, status=status, page=page, per_page=per_page
+    rules = booking_rules()
+    rows, total = queries.requests_of_cpam(
+        db,
+        g.api_user,
+        criteria=queries.RequestFilter(status=status),
+        now=utcnow(),
+        at_risk_before=rules.at_risk_before,
+        page=page,
+        per_page=per_page,
     )
     db.commit()
     return jsonify(

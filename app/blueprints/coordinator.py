@@ -4,7 +4,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user
 
 from app.auth import restrict_to
-from app.db import get_session
+from app.db import begin_write, get_session
 from app.forms import NurseImportForm, StatusChangeForm
 from app.geocoding import geocoder
 from app.pagination import Page, requested_page
@@ -137,6 +137,7 @@ def import_csv():
     report = None
     if form.validate_on_submit():
         db = get_session()
+        begin_write(db)
         try:
             report = import_nurses(
                 db,

@@ -4,17 +4,14 @@ Each row is written in its own savepoint: a bad row is reported with its line nu
 leaves nothing behind, good rows are kept.
 """
 
-import csv
-import io
 import math
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session, select
 
 from registry import audit
+from registry.csv_files import FALSE_WORDS, TRUE_WORDS, read_csv, row_message, words
 from registry.errors import DomainError, ValidationFailed, invalid
 from registry.geo import Geocoder
 from registry.identifiers import validate_rpps
@@ -58,8 +55,6 @@ ALIASES = {
     "langues": "languages",
     "visites_max_jour": "max_visits_per_day",
 }
-TRUE_WORDS = {"1", "oui", "o", "true", "vrai", "yes", "x"}
-FALSE_WORDS = {"", "0", "non", "n", "false", "faux", "no"}
 
 
 DEFAULT_RADIUS_KM = 15
@@ -115,7 +110,9 @@ def import_nurses(
 ) -> ImportReport:
     """Creates or updates one nurse per row; the caller commits. Columns absent from the file
     leave the matching fields of existing nurses as they are."""
-    headings, rows = _read(content)
+    headings, rows = read_csv(
+        content, columns=COLUMNS, required=REQUIRED_COLUMNS, aliases=ALIASES, max_rows=MAX_ROWS
+    )
     report = ImportReport()
     seen: dict[str, int] = {}
     for line, row in rows:
@@ -150,7 +147,9 @@ class _RowImport:
             with self.session.begin_nested():
                 return self._write(line, row, headings)
         except ValidationFailed as error:
-            return RowReport(line, rpps, "refused", [_message(e) for e in error.errors])
+            return RowReport(
+                line, rpps, "refused", [row_message(e, FIELD_NAMES) for e in error.errors]
+            )
         except DomainError as error:
             return RowReport(line, rpps, "refused", [error.detail])
 
@@ -202,54 +201,6 @@ def validate_rpps_cell(value: str) -> str:
         invalid("rpps", str(error))
 
 
-def _message(error) -> str:
-    path = error.field.split("[")[0]
-    message = f"{FIELD_NAMES.get(path, path)} : {error.message}"
-    if error.suggestions:
-        message += " Suggestions : " + ", ".join(error.suggestions) + "."
-    return message
-
-
-def _read(content: bytes) -> tuple[set[str], list[tuple[int, dict]]]:
-    """The file's headings and its non-blank rows with their line numbers; a file that cannot
-    be read as CSV is refused whole."""
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            # Spreadsheets saved "CSV (séparateur : point-virgule)" on Windows are in cp1252.
-            text = content.decode("cp1252")
-        except UnicodeDecodeError:
-            invalid("file", "Ce fichier n'est pas un CSV lisible (texte UTF-8 ou Windows-1252).")
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    headings = [_heading(name) for name in (reader.fieldnames or [])]
-    missing = [name for name in REQUIRED_COLUMNS if name not in headings]
-    if missing:
-        expected = ", ".join(COLUMNS)
-        invalid(
-            "file", f"Colonnes manquantes : {', '.join(missing)}. Colonnes attendues : {expected}."
-        )
-    reader.fieldnames = headings
-    rows = []
-    try:
-        for row in reader:
-            if any(isinstance(v, str) and v.strip() for v in row.values()) or None in row:
-                rows.append((reader.line_num, row))
-            if len(rows) > MAX_ROWS:
-                invalid("file", f"Le fichier dépasse {MAX_ROWS} lignes : découpez-le.")
-    except csv.Error as error:
-        invalid("file", f"Ligne {reader.line_num} illisible : {error}.")
-    return set(headings), rows
-
-
-def _heading(name: str) -> str:
-    plain = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode()
-    key = re.sub(r"[^a-z0-9]+", "_", plain.strip().lower()).strip("_")
-    return ALIASES.get(key, key)
-
-
 def _as_document(row: dict[str, str], headings: set[str]) -> dict[str, Any]:
     """The row in the API's input shape, with only the columns the file has, so the same
     validation applies."""
@@ -273,7 +224,7 @@ def _as_document(row: dict[str, str], headings: set[str]) -> dict[str, Any]:
         radius = cell("radius_km").replace(",", ".")
         sector["radius_km"] = _number(radius, "sector.radius_km") if radius else None
     if "sector_communes" in headings:
-        sector["communes"] = _words(cell("sector_communes"))
+        sector["communes"] = words(cell("sector_communes"))
     if sector:
         document["sector"] = sector
     if "mountain" in headings:
@@ -283,16 +234,12 @@ def _as_document(row: dict[str, str], headings: set[str]) -> dict[str, Any]:
         document["mountain"] = mountain in TRUE_WORDS
     for name in ("skills", "languages"):
         if name in headings:
-            document[name] = _words(cell(name))
+            document[name] = words(cell(name))
     if "max_visits_per_day" in headings and cell("max_visits_per_day"):
         if not cell("max_visits_per_day").isdecimal():
             invalid("max_visits_per_day", "Indiquez un nombre entier de visites.")
         document["max_visits_per_day"] = int(cell("max_visits_per_day")[:3])
     return document
-
-
-def _words(text: str) -> list[str]:
-    return [word for word in re.split(r"[\s,|/]+", text) if word]
 
 
 def _number(text: str, name: str) -> float:

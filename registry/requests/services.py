@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
 from registry import audit
 from registry.accounts import User
@@ -49,6 +49,8 @@ class BookingRules:
     due_after: timedelta = timedelta(hours=24)
     follow_up_after: timedelta = timedelta(days=4)
     revisit_block: timedelta = timedelta(days=14)
+    # A request not yet accepted this close to its due time is flagged to agents.
+    at_risk_before: timedelta = timedelta(hours=6)
 
 
 def body_hash(body: Any) -> str:
@@ -103,6 +105,23 @@ def book_request(
     return request, True
 
 
+def check_booking(
+    session: Session,
+    body: Any,
+    *,
+    client: User,
+    geocoder: Geocoder,
+    rules: BookingRules,
+    now: datetime | None = None,
+) -> None:
+    """What booking this body would refuse, without storing anything: the form checks as the
+    agent types. Raises ValidationFailed or Conflict like book_request."""
+    now = now or utcnow()
+    values = parse_request_input(body, now=now)
+    _refuse_duplicates(session, values, client.cpam_code, rules, now)
+    geocode_practice(geocoder, values["address"], field_prefix="address")
+
+
 def _replay(session, client, key, fingerprint) -> VisitRequest | None:
     if key is None:
         return None
@@ -145,17 +164,14 @@ def _refuse_duplicates(session, values, cpam_code, rules, now) -> None:
                 f"La référence {values['external_ref']} est déjà utilisée.", existing_id=same_ref
             )
     open_request = session.exec(
-        select(VisitRequest.id).where(
+        select(VisitRequest.id, VisitRequest.cpam_code).where(
             VisitRequest.nir == values["nir"], VisitRequest.status.in_(OPEN_STATUSES)
         )
     ).first()
     if open_request is not None:
-        raise Conflict(
-            f"Une demande est déjà en cours pour ce patient (n° {open_request}).",
-            existing_id=open_request,
-        )
+        _refuse_patient("Une demande est déjà en cours pour ce patient", open_request, cpam_code)
     recent_visit = session.exec(
-        select(VisitRequest.id).where(
+        select(VisitRequest.id, VisitRequest.cpam_code).where(
             VisitRequest.nir == values["nir"],
             VisitRequest.status.in_((S.VISITED, S.BILLED)),
             VisitRequest.status_changed_at >= now - rules.revisit_block,
@@ -163,10 +179,18 @@ def _refuse_duplicates(session, values, cpam_code, rules, now) -> None:
     ).first()
     if recent_visit is not None:
         days = rules.revisit_block.days
-        raise Conflict(
-            f"Ce patient a été visité il y a moins de {days} jours (demande n° {recent_visit}).",
-            existing_id=recent_visit,
+        _refuse_patient(
+            f"Ce patient a été visité il y a moins de {days} jours", recent_visit, cpam_code
         )
+
+
+def _refuse_patient(message: str, existing, cpam_code: str):
+    """A conflict pointing to the existing request; another CPAM's request is named by its
+    CPAM only, since this agent may not open it."""
+    request_id, owner = existing
+    if owner != cpam_code:
+        raise Conflict(f"{message} (demande de la CPAM {owner}).")
+    raise Conflict(f"{message} (demande n° {request_id}).", existing_id=request_id)
 
 
 def _new_request(values, place, client, key, fingerprint, rules) -> VisitRequest:
@@ -295,34 +319,3 @@ def history_of(session: Session, request_id: int) -> list[RequestEvent]:
             .order_by(RequestEvent.at, RequestEvent.id)
         )
     )
-
-
-def requests_of_cpam(
-    session: Session,
-    reader: User,
-    *,
-    status: str = "",
-    page: int = 1,
-    per_page: int = 50,
-) -> tuple[list[VisitRequest], int]:
-    """A page of the reader's CPAM's requests, soonest due first; the listing is audited."""
-    statement = select(VisitRequest).where(VisitRequest.cpam_code == reader.cpam_code)
-    if status:
-        statement = statement.where(VisitRequest.status == status)
-    total = session.exec(select(func.count()).select_from(statement.subquery())).one()
-    rows = list(
-        session.exec(
-            statement.order_by(VisitRequest.due_at, VisitRequest.id)
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-        )
-    )
-    if rows:
-        audit.record(
-            session,
-            actor=reader,
-            action="visit_request.listed",
-            target_type="visit_request",
-            details={"ids": [row.id for row in rows]},
-        )
-    return rows, total

@@ -1,0 +1,83 @@
+"""The agent's batch booking: a CSV extract of the tracing tool's cases, each row booked with the
+API's rules, and the report of what became of every row."""
+
+import csv
+import io
+
+from flask import Response, render_template
+from flask_login import current_user
+
+from app.blueprints.agent import blueprint
+from app.db import begin_write, get_session
+from app.forms import RequestImportForm
+from app.geocoding import geocoder
+from app.rules import booking_rules
+from registry.accounts import User
+from registry.errors import ValidationFailed
+from registry.identifiers import nir_key
+from registry.requests import csv_import
+
+# A made-up patient of Foix whose NIR passes its key, so the template imports as it is.
+EXAMPLE_NIR = "2850509122123" + nir_key("2850509122123")
+EXAMPLE_ROW = {
+    "nir": EXAMPLE_NIR,
+    "last_name": "Dupont",
+    "first_name": "Jeanne",
+    "birth_date": "12/05/1985",
+    "phone": "06 98 76 54 32",
+    "street": "4 rue de la Préfecture",
+    "postal_code": "09000",
+    "commune": "Foix",
+    "languages": "fr",
+    "household_size": "3",
+    "tag_count": "2",
+    "pcr_count": "0",
+    "consent_at": "",
+    "preferred_times": "matin après-midi",
+    "usual_nurse_rpps": "",
+    "priority": "normale",
+    "vulnerable": "non",
+    "language_barrier": "non",
+    "notes": "Sonner deux fois",
+    "external_ref": "SI-091-000001",
+}
+
+
+@blueprint.route("/requests/import", methods=["GET", "POST"])
+def import_requests():
+    form = RequestImportForm()
+    report = None
+    if form.validate_on_submit():
+        db = get_session()
+        begin_write(db)
+        try:
+            report = csv_import.import_requests(
+                db,
+                form.file.data.read(),
+                client=db.get(User, current_user.id),
+                geocoder=geocoder(),
+                rules=booking_rules(),
+            )
+        except ValidationFailed as error:
+            db.rollback()
+            form.file.errors = [e.message for e in error.errors]
+        else:
+            db.commit()
+    page = render_template(
+        "agent/import.html", form=form, report=report, columns=csv_import.COLUMNS
+    )
+    return page, 422 if form.file.errors else 200
+
+
+@blueprint.get("/requests/import/template.csv")
+def import_template():
+    body = io.StringIO()
+    writer = csv.writer(body, delimiter=";", lineterminator="\n")
+    writer.writerow(csv_import.COLUMNS)
+    writer.writerow(EXAMPLE_ROW[column] for column in csv_import.COLUMNS)
+    return Response(
+        # The BOM lets Excel open the accents right.
+        body.getvalue().encode("utf-8-sig"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=modele-demandes-vdsi.csv"},
+    )
