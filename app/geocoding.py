@@ -24,3 +24,19 @@ def geocoder() -> Geocoder:
 
     ban = BanGeocoder(base_url=settings.ban_url, commune_lookup=commune_directory().get)
     return FallbackGeocoder(CachedGeocoder(ban, get_session(), "ban"), commune_geocoder())
+
+
+def commune_choices(text: str, limit: int = 10) -> list[dict]:
+    """Communes matching a name or postal code, as autocomplete lists show them."""
+    return [
+        {
+            "insee": commune.insee,
+            "name": commune.name,
+            "postal_codes": list(commune.postal_codes),
+            "department": commune.department,
+            "lat": commune.latitude,
+            "lon": commune.longitude,
+            "overseas": commune.overseas,
+        }
+        for commune in commune_directory().search(text[:100], limit=limit)
+    ]

@@ -17,7 +17,7 @@ from flask_login import current_user
 from app.auth import restrict_to
 from app.db import begin_write, get_session
 from app.forms import CancelRequestForm
-from app.geocoding import commune_geocoder, geocoder
+from app.geocoding import commune_choices, commune_geocoder, geocoder
 from app.pagination import Page, requested_page
 from app.request_form import (
     OTHER_LANGUAGES,
@@ -30,7 +30,6 @@ from app.rules import booking_rules
 from app.views import local_time
 from registry.accounts import Role
 from registry.errors import Conflict, DomainError, ValidationFailed
-from registry.geo.communes import commune_directory
 from registry.nurses.queries import active_nurses_by_commune
 from registry.requests import queries, services
 from registry.requests.models import RequestStatus
@@ -183,17 +182,7 @@ def communes():
     text = request.args.get("q", "").strip()[:100]
     if len(text) < 2:
         return jsonify(items=[])
-    return jsonify(
-        items=[
-            {
-                "insee": commune.insee,
-                "name": commune.name,
-                "postal_codes": list(commune.postal_codes),
-                "department": commune.department,
-            }
-            for commune in commune_directory().search(text, limit=8)
-        ]
-    )
+    return jsonify(items=commune_choices(text, limit=8))
 
 
 @blueprint.get("/requests/<int:request_id>")

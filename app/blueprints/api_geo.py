@@ -3,9 +3,9 @@
 from flask import jsonify, request
 
 from app.blueprints.api import blueprint, roles
+from app.geocoding import commune_choices
 from registry.accounts import Role
 from registry.errors import invalid
-from registry.geo.communes import commune_directory
 
 
 @blueprint.get("/geo/communes")
@@ -14,17 +14,4 @@ def communes():
     text = request.args.get("q", "").strip()
     if len(text) < 2:
         invalid("q", "Tapez au moins 2 caractères (nom ou code postal).")
-    return jsonify(
-        items=[
-            {
-                "insee": commune.insee,
-                "name": commune.name,
-                "postal_codes": list(commune.postal_codes),
-                "department": commune.department,
-                "lat": commune.latitude,
-                "lon": commune.longitude,
-                "overseas": commune.overseas,
-            }
-            for commune in commune_directory().search(text[:100], limit=10)
-        ]
-    )
+    return jsonify(items=commune_choices(text))
