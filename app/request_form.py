@@ -115,12 +115,12 @@ class FormErrors:
     by_field: dict[str, list[FieldError]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, errors: list[FieldError]) -> "FormErrors":
+    def of(cls, errors: list[FieldError], form: MultiDict) -> "FormErrors":
         result = cls()
         for error in errors:
             name = error.field.split("[", 1)[0]
             key = name if name in FORM_FIELDS else ""
-            result.by_field.setdefault(key, []).append(error)
+            result.by_field.setdefault(key, []).append(_as_typed(key, error, form))
         return result
 
     def __getitem__(self, name: str) -> list[FieldError]:
@@ -135,6 +135,24 @@ class FormErrors:
             for key, errors in self.by_field.items()
             for error in errors
         ]
+
+
+# The API names the ISO formats; the agent typed French ones.
+FORMAT_MESSAGES = {
+    "birth_date": ("AAAA-MM-JJ", "Date de naissance « {} » invalide : tapez JJ/MM/AAAA."),
+    "consent_at": ("ISO 8601", "« {} » n'est pas une date et heure : tapez JJ/MM/AAAA HH:MM."),
+    "preferred_windows": (
+        "ISO 8601",
+        "Créneau invalide : tapez JJ/MM/AAAA HH:MM au début et à la fin.",
+    ),
+}
+
+
+def _as_typed(key: str, error: FieldError, form: MultiDict) -> FieldError:
+    marker, message = FORMAT_MESSAGES.get(key, (None, ""))
+    if marker is None or marker not in error.message:
+        return error
+    return FieldError(error.field, message.format((form.get(key) or "").strip()))
 
 
 def now_local() -> str:

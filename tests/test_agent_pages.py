@@ -127,10 +127,28 @@ def test_the_check_reports_errors_and_an_open_request_without_storing(client, db
     data = {**booking_form(nir=existing.nir, birth_date="2999-01-01"), "csrf_token": token}
     answer = client.post("/agent/requests/check", data=data, headers=JSON).json
     assert [e["field"] for e in answer["errors"]] == ["birth_date"]
-    data["birth_date"] = "1985-05-12"
-    answer = client.post("/agent/requests/check", data=data, headers=JSON).json
+    # The open request is found as soon as the NIR is valid, before the rest is right.
     assert answer["conflict"]["url"] == f"/agent/requests/{existing.id}"
+    data.update({"birth_date": "12/05/1985", "address.commune": "Foixe"})
+    answer = client.post("/agent/requests/check", data=data, headers=JSON).json
+    assert [e["field"] for e in answer["errors"]] == ["address.commune"]
+    assert "Foix" in answer["errors"][0]["suggestions"][0]
     assert stored(db) == 1
+
+
+def test_dates_are_typed_and_explained_the_french_way(client, db, logged_in):
+    logged_in(Role.AGENT)
+    response = post_booking(
+        client, headers=JSON, birth_date="31/02/1985", consent_at="23/11/2026", tag_count="1"
+    )
+    errors = {error["field"]: error["message"] for error in response.json["errors"]}
+    assert errors["birth_date"] == "Date de naissance « 31/02/1985 » invalide : tapez JJ/MM/AAAA."
+    assert "JJ/MM/AAAA HH:MM" in errors["consent_at"]
+    booked = post_booking(client, headers=JSON, birth_date="12051985", consent_at="01/02/2021 9h30")
+    assert booked.status_code == 201
+    visit = db.get(VisitRequest, booked.json["id"])
+    assert visit.birth_date.isoformat() == "1985-05-12"
+    assert visit.consent_at.isoformat() == "2021-02-01T08:30:00+00:00"
 
 
 def test_a_second_open_request_for_the_patient_points_to_the_first(client, db, logged_in):
@@ -209,6 +227,8 @@ def test_cancelling_asks_for_a_reason_and_confirmation_then_records_it(client, d
     assert fresh(db, visit).status == RequestStatus.CANCELLED
     detail = client.get(f"/agent/requests/{visit.id}").get_data(as_text=True)
     assert "Patient hospitalisé" in detail and "Annuler la demande" not in detail
+    again = client.get(f"/agent/requests/{visit.id}/cancel", follow_redirects=True)
+    assert "ne peut plus être annulée" in again.get_data(as_text=True)
 
 
 def test_an_agent_cannot_open_another_cpams_request(client, db, logged_in, make_user):

@@ -287,16 +287,16 @@ def test_the_agent_uploads_an_extract_and_reads_the_report(client, db, logged_in
     assert "NIR : Le NIR doit comporter 15 caractères" in page
 
 
-def test_the_template_is_the_contract_and_imports_as_it_is(client, db, logged_in):
+def test_the_template_is_the_contract_and_books_nobody(client, db, logged_in):
     logged_in(Role.AGENT)
     template = client.get("/agent/requests/import/template.csv")
     assert template.mimetype == "text/csv"
     assert "attachment" in template.headers["Content-Disposition"]
     lines = template.get_data().decode("utf-8-sig").splitlines()
-    assert lines[0] == HEADER
+    assert lines == [HEADER]
     response = upload(client, template.get_data())
-    assert "1</strong> créée" in response.get_data(as_text=True)
-    assert stored(db) == 1
+    assert "0</strong> créée" in response.get_data(as_text=True)
+    assert stored(db) == 0
 
 
 def test_a_file_level_error_is_shown_on_the_file_field_and_stores_nothing(client, db, logged_in):

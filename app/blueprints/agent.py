@@ -30,6 +30,8 @@ from app.rules import booking_rules
 from app.views import local_time
 from registry.accounts import Role
 from registry.errors import Conflict, DomainError, ValidationFailed
+from registry.geo.communes import commune_directory
+from registry.nurses.models import LANGUAGE_LABELS
 from registry.nurses.queries import active_nurses_by_commune
 from registry.requests import queries, services
 from registry.requests.models import RequestStatus
@@ -99,6 +101,7 @@ def _list_criteria() -> queries.RequestFilter:
 
 @blueprint.get("/requests/new")
 def new_request():
+    commune_directory()  # loaded now, once per process, so the first autocomplete is instant
     return _booking_page(request.args, FormErrors())
 
 
@@ -119,8 +122,8 @@ def book():
     except ValidationFailed as error:
         db.rollback()
         if wants_json:
-            return jsonify(errors=FormErrors.of(error.errors).as_json()), 422
-        return _booking_page(request.form, FormErrors.of(error.errors), status=422)
+            return jsonify(errors=FormErrors.of(error.errors, request.form).as_json()), 422
+        return _booking_page(request.form, FormErrors.of(error.errors, request.form), status=422)
     except DomainError as error:
         db.rollback()
         if wants_json:
@@ -128,9 +131,9 @@ def book():
         return _booking_page(request.form, FormErrors(), conflict=_conflict(error), status=409)
     db.commit()
     url = url_for("agent.request_detail", request_id=visit.id)
+    flash(f"Demande n° {visit.id} enregistrée : visite avant le {_due(visit)}.", "success")
     if wants_json:
         return jsonify(id=visit.id, url=url), 201
-    flash(f"Demande n° {visit.id} enregistrée : visite avant le {_due(visit)}.", "success")
     return redirect(url)
 
 
@@ -138,21 +141,18 @@ def book():
 def check():
     """The form's inline validation: what booking would refuse now, storing nothing."""
     db = get_session()
-    try:
-        services.check_booking(
-            db,
-            request_body(request.form),
-            client=current_user,
-            geocoder=commune_geocoder(),
-            rules=booking_rules(),
-        )
-    except ValidationFailed as error:
-        return jsonify(errors=FormErrors.of(error.errors).as_json(), conflict=None)
-    except DomainError as error:
-        return jsonify(errors=[], conflict=_conflict(error))
-    finally:
-        db.rollback()
-    return jsonify(errors=[], conflict=None)
+    errors, conflict = services.check_booking(
+        db,
+        request_body(request.form),
+        client=current_user,
+        geocoder=commune_geocoder(),
+        rules=booking_rules(),
+    )
+    db.rollback()
+    return jsonify(
+        errors=FormErrors.of(errors, request.form).as_json(),
+        conflict=_conflict(conflict) if conflict else None,
+    )
 
 
 def _conflict(error: DomainError) -> dict:
@@ -199,6 +199,7 @@ def request_detail(request_id: int):
         risk=queries.risk_of(visit, now=utcnow(), at_risk_before=rules.at_risk_before),
         can_cancel=RequestStatus.CANCELLED in TRANSITIONS[RequestStatus(visit.status)],
         times_of_day=TIME_OF_DAY_LABELS,
+        language_labels=LANGUAGE_LABELS,
         status_label=lambda value: RequestStatus(value).label if value else "—",
     )
 
@@ -209,6 +210,14 @@ def cancel(request_id: int):
     if request.method == "POST":
         begin_write(db)
     visit = services.request_for(db, request_id, current_user, purpose="cancel")
+    if RequestStatus.CANCELLED not in TRANSITIONS[RequestStatus(visit.status)]:
+        db.commit()
+        flash(
+            f"La demande n° {visit.id} est « {visit.status_label} » : "
+            "elle ne peut plus être annulée.",
+            "error",
+        )
+        return redirect(url_for("agent.request_detail", request_id=request_id))
     form = CancelRequestForm()
     if form.validate_on_submit():
         try:

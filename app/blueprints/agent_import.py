@@ -14,33 +14,7 @@ from app.geocoding import geocoder
 from app.rules import booking_rules
 from registry.accounts import User
 from registry.errors import ValidationFailed
-from registry.identifiers import nir_key
 from registry.requests import csv_import
-
-# A made-up patient of Foix whose NIR passes its key, so the template imports as it is.
-EXAMPLE_NIR = "2850509122123" + nir_key("2850509122123")
-EXAMPLE_ROW = {
-    "nir": EXAMPLE_NIR,
-    "last_name": "Dupont",
-    "first_name": "Jeanne",
-    "birth_date": "12/05/1985",
-    "phone": "06 98 76 54 32",
-    "street": "4 rue de la Préfecture",
-    "postal_code": "09000",
-    "commune": "Foix",
-    "languages": "fr",
-    "household_size": "3",
-    "tag_count": "2",
-    "pcr_count": "0",
-    "consent_at": "",
-    "preferred_times": "matin après-midi",
-    "usual_nurse_rpps": "",
-    "priority": "normale",
-    "vulnerable": "non",
-    "language_barrier": "non",
-    "notes": "Sonner deux fois",
-    "external_ref": "SI-091-000001",
-}
 
 
 @blueprint.route("/requests/import", methods=["GET", "POST"])
@@ -74,7 +48,6 @@ def import_template():
     body = io.StringIO()
     writer = csv.writer(body, delimiter=";", lineterminator="\n")
     writer.writerow(csv_import.COLUMNS)
-    writer.writerow(EXAMPLE_ROW[column] for column in csv_import.COLUMNS)
     return Response(
         # The BOM lets Excel open the accents right.
         body.getvalue().encode("utf-8-sig"),

@@ -127,7 +127,9 @@ def parse_address(value: Any, errors: ErrorCollector, prefix: str) -> PracticeIn
     if not isinstance(street, str) or len(street) > 200:
         errors.add(f"{prefix}.street", "L'adresse doit être un texte de 200 caractères au plus.")
     postal_code = str(value.get("postal_code") or "").strip()
-    if not re.fullmatch(r"\d{5}", postal_code):
+    if not postal_code:
+        errors.add(f"{prefix}.postal_code", "Le code postal est obligatoire.")
+    elif not re.fullmatch(r"\d{5}", postal_code):
         errors.add(f"{prefix}.postal_code", "Le code postal doit comporter 5 chiffres.")
     commune = value.get("commune") or ""
     if not isinstance(commune, str) or len(commune) > 100:

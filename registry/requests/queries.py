@@ -109,7 +109,9 @@ def _filtered(statement, criteria: RequestFilter, now: datetime, at_risk_before:
         statement = statement.where(
             or_(
                 func.lower(VisitRequest.last_name).like(pattern, escape="\\"),
+                func.lower(VisitRequest.first_name).like(pattern, escape="\\"),
                 func.lower(VisitRequest.address_commune).like(pattern, escape="\\"),
+                VisitRequest.address_postal_code == text,
                 VisitRequest.nir == text.replace(" ", "").upper(),
                 VisitRequest.external_ref == text,
                 VisitRequest.id == (int(text) if text.isdecimal() and len(text) < 10 else -1),

@@ -14,8 +14,18 @@ from sqlmodel import Session, select
 
 from registry import audit
 from registry.accounts import User
-from registry.errors import Conflict, NotFound, PermissionDenied, invalid
+from registry.errors import (
+    Conflict,
+    ErrorCollector,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    invalid,
+)
 from registry.geo import Geocoder
+from registry.identifiers import validate_nir
+from registry.nurses.schema import parse_address
 from registry.nurses.services import geocode_practice
 from registry.requests.models import (
     OPEN_STATUSES,
@@ -107,19 +117,40 @@ def book_request(
 
 def check_booking(
     session: Session,
-    body: Any,
+    body: dict,
     *,
     client: User,
     geocoder: Geocoder,
     rules: BookingRules,
     now: datetime | None = None,
-) -> None:
-    """What booking this body would refuse, without storing anything: the form checks as the
-    agent types. Raises ValidationFailed or Conflict like book_request."""
+) -> tuple[list[FieldError], Conflict | None]:
+    """What booking this body would refuse, storing nothing, so the form can tell the agent as
+    she types: the invalid fields, the commune not found, and, as soon as the NIR is valid, a
+    request the patient already has."""
     now = now or utcnow()
-    values = parse_request_input(body, now=now)
-    _refuse_duplicates(session, values, client.cpam_code, rules, now)
-    geocode_practice(geocoder, values["address"], field_prefix="address")
+    errors: list[FieldError] = []
+    try:
+        parse_request_input(body, now=now)
+    except ValidationFailed as error:
+        errors = list(error.errors)
+    address_errors = ErrorCollector()
+    address = parse_address(body.get("address") or {}, address_errors, "address")
+    if not address_errors.errors and not any(e.field.startswith("address") for e in errors):
+        try:
+            geocode_practice(geocoder, address, field_prefix="address")
+        except ValidationFailed as error:
+            errors.extend(error.errors)
+    conflict = None
+    if not any(e.field in ("nir", "external_ref") for e in errors):
+        known = {
+            "nir": validate_nir(str(body.get("nir", ""))),
+            "external_ref": body.get("external_ref"),
+        }
+        try:
+            _refuse_duplicates(session, known, client.cpam_code, rules, now)
+        except Conflict as found:
+            conflict = found
+    return errors, conflict
 
 
 def _replay(session, client, key, fingerprint) -> VisitRequest | None:
