@@ -54,7 +54,7 @@ def fits_the_screen(page) -> bool:
     ("role", "heading"),
     [
         (Role.NURSE, "Bonjour"),
-        (Role.AGENT, "Demandes de ma CPAM"),
+        (Role.AGENT, "Mes demandes"),
         (Role.CPAM, "Professionnel·le·s facturant les VDSI"),
         (Role.COORDINATOR, "Inscriptions des infirmier·e·s"),
         (Role.ADMIN, "Administration"),
