@@ -1,28 +1,13 @@
 """Great-circle distances in kilometres on a spherical Earth: one pair (geopy) or one point to many
 (numpy, for ranking nurses by distance)."""
 
-import numpy as np
 from geopy.distance import great_circle
-from numpy.typing import ArrayLike, NDArray
 
-EARTH_RADIUS_KM = 6371.009  # mean radius (IUGG), geopy's default: both functions must agree
+# One travel model for the registry and the planner.
+from matching.travel import EARTH_RADIUS_KM, great_circle_km_many
+
+__all__ = ["EARTH_RADIUS_KM", "great_circle_km", "great_circle_km_many"]
 
 
 def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return great_circle((lat1, lon1), (lat2, lon2), radius=EARTH_RADIUS_KM).km
-
-
-def great_circle_km_many(
-    lat: float, lon: float, lats: ArrayLike, lons: ArrayLike
-) -> NDArray[np.float64]:
-    """Haversine distances from one point to each of many. Haversine loses precision only within
-    metres of the antipode, which no two French places are near."""
-    lat1, lon1 = np.radians(lat), np.radians(lon)
-    lat2 = np.radians(np.asarray(lats, dtype=np.float64))
-    lon2 = np.radians(np.asarray(lons, dtype=np.float64))
-    haversine = (
-        np.sin((lat2 - lat1) / 2) ** 2
-        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    )
-    # Rounding can push the haversine a hair outside [0, 1], where arcsin is undefined.
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(haversine, 0.0, 1.0)))

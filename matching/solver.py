@@ -1,0 +1,303 @@
+"""The planner: candidates found through a spatial grid, the problem cut into independent parts
+(requests that share no possible nurse), and each part solved as a vehicle-routing problem with
+time windows by OR-Tools, where each nurse's window is a vehicle leaving and returning to her
+practice.
+
+The objective is lexicographic, by the size of its weights: serve as many requests as possible,
+higher priority first; then give requests to their usual nurse; then drive the fewest km; then
+spread the visits across nurses."""
+
+import math
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from matching.candidates import Candidate, TravelModel, find_candidates
+from matching.explain import assignment_reason, unassigned_detail
+from matching.model import Assignment, Instance, Params, Route, Solution, Unassigned
+from matching.travel import great_circle_matrix
+
+METRES = 1000
+
+
+@dataclass
+class Part:
+    """Requests (indices) that share candidate nurses, and those nurses' windows (vehicles)."""
+
+    requests: list[int]
+    vehicles: list[tuple[int, int]]  # (nurse index, window index)
+    candidates: dict[int, list[Candidate]] = field(default_factory=dict)
+
+
+def solve(instance: Instance, params: Params | None = None) -> Solution:
+    params = params or Params()
+    started = time.perf_counter()
+    travel = TravelModel(instance)
+    found = find_candidates(instance)
+    fixed = {f.request: f for f in instance.fixed}
+    parts = _parts(instance, found.by_request)
+    solution = Solution()
+    served: set[int] = set()
+    budget = max(params.time_limit - (time.perf_counter() - started), 0.1)
+    total = sum(len(part.requests) for part in parts) or 1
+    rng = random.Random(params.seed)
+    for part in sorted(parts, key=lambda p: -len(p.requests)):
+        if params.seed:
+            rng.shuffle(part.requests)  # another seed breaks ties another way, reproducibly
+        share = max(budget * len(part.requests) / total, 0.05)
+        routes = _PartModel(instance, part, travel, fixed).solve(share)
+        for (nurse_index, window), order in routes:
+            _add_route(solution, instance, travel, part, nurse_index, window, order, fixed)
+            served.update(order)
+    for index, request in enumerate(instance.requests):
+        if index in served:
+            continue
+        reason = found.refusals.get(index, "no capacity")
+        detail = unassigned_detail(reason, request, len(found.by_request.get(index, [])))
+        solution.unassigned.append(Unassigned(request.id, reason, detail))
+    solution.seconds = time.perf_counter() - started
+    return solution
+
+
+def _parts(instance: Instance, by_request: dict[int, list[Candidate]]) -> list[Part]:
+    """Connected components of the request–nurse candidate graph (union–find on nurses)."""
+    parent = list(range(len(instance.nurses)))
+
+    def root(node: int) -> int:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for candidates in by_request.values():
+        first = root(candidates[0].nurse)
+        for candidate in candidates[1:]:
+            parent[root(candidate.nurse)] = first
+    parts: dict[int, Part] = {}
+    for request, candidates in sorted(by_request.items()):
+        part = parts.setdefault(root(candidates[0].nurse), Part([], []))
+        part.requests.append(request)
+        part.candidates[request] = candidates
+    for part in parts.values():
+        part.vehicles = sorted({(c.nurse, c.window) for cs in part.candidates.values() for c in cs})
+    return list(parts.values())
+
+
+class _PartModel:
+    """One part as an OR-Tools routing model: node v < len(vehicles) is vehicle v's practice,
+    the others are the part's requests."""
+
+    def __init__(self, instance, part: Part, travel: TravelModel, fixed):
+        self.instance, self.part, self.travel, self.fixed = instance, part, travel, fixed
+        nurses, requests = instance.nurses, instance.requests
+        self.vehicle_count = len(part.vehicles)
+        points = [(nurses[n].lat, nurses[n].lon) for n, _w in part.vehicles]
+        points += [(requests[r].lat, requests[r].lon) for r in part.requests]
+        lats, lons = zip(*points, strict=True)
+        km = great_circle_matrix(lats, lons)
+        self.metres = np.rint(km * instance.detour_factor * METRES).astype(np.int64)
+        self.seconds = np.ceil(km * travel.detour * travel.seconds_per_km).astype(np.int64)
+        self.service = [0] * self.vehicle_count + [
+            requests[r].service_minutes * 60 for r in part.requests
+        ]
+
+    def solve(self, seconds: float) -> list[tuple[tuple[int, int], list[int]]]:
+        manager = pywrapcp.RoutingIndexManager(
+            len(self.service),
+            self.vehicle_count,
+            list(range(self.vehicle_count)),
+            list(range(self.vehicle_count)),
+        )
+        routing = pywrapcp.RoutingModel(manager)
+        self._costs(routing, manager)
+        self._time(routing, manager)
+        self._capacity(routing, manager)
+        self._requests(routing, manager)
+        parameters = pywrapcp.DefaultRoutingSearchParameters()
+        parameters.first_solution_strategy = (
+            routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+        )
+        parameters.local_search_metaheuristic = (
+            routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+        )
+        parameters.time_limit.FromMilliseconds(max(int(seconds * 1000), 10))
+        parameters.solution_limit = 50 + 20 * len(self.part.requests)
+        assignment = routing.SolveWithParameters(parameters)
+        if assignment is None:
+            return []
+        routes = []
+        for vehicle in range(self.vehicle_count):
+            order, index = [], routing.Start(vehicle)
+            index = assignment.Value(routing.NextVar(index))
+            while not routing.IsEnd(index):
+                order.append(self.part.requests[manager.IndexToNode(index) - self.vehicle_count])
+                index = assignment.Value(routing.NextVar(index))
+            if order:
+                routes.append((self.part.vehicles[vehicle], order))
+        return routes
+
+    def _weights(self) -> tuple[int, int, int]:
+        """Weights large enough that each criterion outranks all the ones after it."""
+        requests = len(self.part.requests)
+        km_bound = int(self.metres.max(initial=0)) * (requests + 1) * 2 + 1
+        preference = km_bound
+        priority = preference * (requests + 1)
+        top = max((self.instance.requests[r].priority for r in self.part.requests), default=0)
+        serve = priority * (top * requests + 1)
+        return serve, priority, preference
+
+    def _costs(self, routing, manager) -> None:
+        serve, priority, preference = self._weights()
+        self.serve_weight, self.priority_weight = serve, priority
+        requests = self.instance.requests
+        wanted = {
+            offset + self.vehicle_count: requests[r].preferred_nurse
+            for offset, r in enumerate(self.part.requests)
+            if requests[r].preferred_nurse
+        }
+        evaluators: dict[str | None, int] = {}
+        for vehicle, (nurse_index, _window) in enumerate(self.part.vehicles):
+            nurse_id = self.instance.nurses[nurse_index].id
+            key = nurse_id if nurse_id in wanted.values() else None
+            if key not in evaluators:
+                evaluators[key] = routing.RegisterTransitCallback(
+                    self._arc_cost(manager, wanted, key, preference)
+                )
+            routing.SetArcCostEvaluatorOfVehicle(evaluators[key], vehicle)
+
+    def _arc_cost(self, manager, wanted, nurse_id, preference):
+        metres = self.metres
+
+        def cost(from_index: int, to_index: int) -> int:
+            a, b = manager.IndexToNode(from_index), manager.IndexToNode(to_index)
+            other = wanted.get(b)
+            return int(metres[a, b]) + (preference if other and other != nurse_id else 0)
+
+        return cost
+
+    def _time(self, routing, manager) -> None:
+        seconds, service = self.seconds, self.service
+
+        def transit(from_index: int, to_index: int) -> int:
+            a, b = manager.IndexToNode(from_index), manager.IndexToNode(to_index)
+            return int(seconds[a, b]) + service[a]
+
+        callback = routing.RegisterTransitCallback(transit)
+        horizon = self._horizon()
+        routing.AddDimension(callback, horizon, horizon, False, "time")
+        dimension = routing.GetDimensionOrDie("time")
+        nurses, at = self.instance.nurses, self.travel.at
+        for vehicle, (nurse_index, window) in enumerate(self.part.vehicles):
+            opens, closes = nurses[nurse_index].windows[window]
+            start = max(math.ceil(at(opens)), 0)
+            dimension.CumulVar(routing.Start(vehicle)).SetRange(start, int(at(closes)))
+            dimension.CumulVar(routing.End(vehicle)).SetRange(start, int(at(closes)))
+        for offset, r in enumerate(self.part.requests):
+            request = self.instance.requests[r]
+            index = manager.NodeToIndex(offset + self.vehicle_count)
+            earliest = max(math.ceil(at(request.earliest)), 0)
+            latest = int(at(request.due)) - request.service_minutes * 60
+            fixed = self.fixed.get(request.id)
+            if fixed is not None:
+                earliest = latest = int(at(fixed.start))
+            dimension.CumulVar(index).SetRange(earliest, max(latest, earliest))
+
+    def _horizon(self) -> int:
+        ends = [
+            self.travel.at(self.instance.nurses[n].windows[w][1]) for n, w in self.part.vehicles
+        ]
+        return max(int(max(ends, default=0)), 0) + 1
+
+    def _capacity(self, routing, manager) -> None:
+        visits = [0] * self.vehicle_count + [1] * len(self.part.requests)
+        callback = routing.RegisterUnaryTransitCallback(
+            lambda index: visits[manager.IndexToNode(index)]
+        )
+        nurses = self.instance.nurses
+        capacities = [nurses[n].capacity for n, _w in self.part.vehicles]
+        routing.AddDimensionWithVehicleCapacity(callback, 0, capacities, True, "visits")
+        dimension = routing.GetDimensionOrDie("visits")
+        # Spread: among equal plans, the busiest nurse window has as few visits as possible.
+        dimension.SetGlobalSpanCostCoefficient(1)
+        by_nurse: dict[int, list[int]] = defaultdict(list)
+        for vehicle, (nurse_index, _window) in enumerate(self.part.vehicles):
+            by_nurse[nurse_index].append(vehicle)
+        solver = routing.solver()
+        for nurse_index, vehicles in by_nurse.items():
+            if len(vehicles) > 1:
+                ends = [dimension.CumulVar(routing.End(v)) for v in vehicles]
+                solver.Add(solver.Sum(ends) <= nurses[nurse_index].capacity)
+
+    def _requests(self, routing, manager) -> None:
+        vehicle_of = {vehicle: v for v, vehicle in enumerate(self.part.vehicles)}
+        nurses = self.instance.nurses
+        for offset, r in enumerate(self.part.requests):
+            request = self.instance.requests[r]
+            index = manager.NodeToIndex(offset + self.vehicle_count)
+            allowed = sorted({vehicle_of[(c.nurse, c.window)] for c in self.part.candidates[r]})
+            fixed = self.fixed.get(request.id)
+            if fixed is not None:
+                allowed = [
+                    v
+                    for v in allowed
+                    if nurses[self.part.vehicles[v][0]].id == fixed.nurse
+                    and _in_window(
+                        nurses[self.part.vehicles[v][0]], self.part.vehicles[v][1], fixed
+                    )
+                ]
+                if allowed:
+                    routing.VehicleVar(index).SetValues(allowed)
+                    continue
+            routing.VehicleVar(index).SetValues([-1, *allowed])
+            penalty = self.serve_weight + request.priority * self.priority_weight
+            routing.AddDisjunction([index], penalty)
+
+
+def _in_window(nurse, window: int, fixed) -> bool:
+    opens, closes = nurse.windows[window]
+    return opens <= fixed.start < closes
+
+
+def _add_route(solution, instance, travel, part, nurse_index, window, order, fixed) -> None:
+    """The route's schedule, each visit as early as the nurse can make it (or as accepted)."""
+    nurse = instance.nurses[nurse_index]
+    opens, _closes = nurse.windows[window]
+    clock = max(travel.at(opens), 0.0)
+    here = (nurse.lat, nurse.lon)
+    road_km = 0.0
+    for r in order:
+        request = instance.requests[r]
+        leg = _great_circle(here, (request.lat, request.lon))
+        road_km += travel.road_km(leg)
+        start = max(math.ceil(clock + travel.drive_seconds(leg)), travel.at(request.earliest), 0)
+        if request.id in fixed:
+            start = travel.at(fixed[request.id].start)
+        end = start + request.service_minutes * 60
+        candidate = next(
+            c for c in part.candidates[r] if (c.nurse, c.window) == (nurse_index, window)
+        )
+        solution.assignments.append(
+            Assignment(
+                request.id,
+                nurse.id,
+                window,
+                instance.now + timedelta(seconds=start),
+                instance.now + timedelta(seconds=end),
+                candidate.distance_km,
+                assignment_reason(instance, request, nurse, window, candidate, part.candidates[r]),
+            )
+        )
+        clock, here = end, (request.lat, request.lon)
+    road_km += travel.road_km(_great_circle(here, (nurse.lat, nurse.lon)))
+    solution.routes.append(
+        Route(nurse.id, window, tuple(instance.requests[r].id for r in order), road_km)
+    )
+
+
+def _great_circle(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return float(great_circle_matrix([a[0], b[0]], [a[1], b[1]])[0, 1])

@@ -1,0 +1,36 @@
+"""The travel model: great-circle distance on a sphere of the mean Earth radius (as geopy
+computes it), times a detour factor for the road, driven at a constant speed."""
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+EARTH_RADIUS_KM = 6371.009  # mean radius (IUGG), geopy's default
+
+
+def great_circle_km_many(
+    lat: float, lon: float, lats: ArrayLike, lons: ArrayLike
+) -> NDArray[np.float64]:
+    """Haversine distances from one point to each of many. Haversine loses precision only within
+    metres of the antipode, which no two French places are near."""
+    lat1, lon1 = np.radians(lat), np.radians(lon)
+    lat2 = np.radians(np.asarray(lats, dtype=np.float64))
+    lon2 = np.radians(np.asarray(lons, dtype=np.float64))
+    haversine = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    # Rounding can push the haversine a hair outside [0, 1], where arcsin is undefined.
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(haversine, 0.0, 1.0)))
+
+
+def great_circle_matrix(lats: ArrayLike, lons: ArrayLike) -> NDArray[np.float64]:
+    """Distances between every pair of the given points, in km."""
+    lats = np.asarray(lats, dtype=np.float64)
+    lons = np.asarray(lons, dtype=np.float64)
+    return np.vstack(
+        [great_circle_km_many(a, b, lats, lons) for a, b in zip(lats, lons, strict=True)]
+    )
+
+
+def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    return float(great_circle_km_many(lat1, lon1, [lat2], [lon2])[0])
