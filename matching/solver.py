@@ -23,6 +23,9 @@ from matching.model import Assignment, Instance, Params, Route, Solution, Unassi
 from matching.travel import great_circle_matrix
 
 METRES = 1000
+# Each request keeps its closest nurses only (and its usual nurse): a visit is never given to the
+# twentieth nurse away, and the routing model stays small.
+NEAREST_NURSES = 8
 
 
 @dataclass
@@ -40,7 +43,7 @@ def solve(instance: Instance, params: Params | None = None) -> Solution:
     travel = TravelModel(instance)
     found = find_candidates(instance)
     fixed = {f.request: f for f in instance.fixed}
-    parts = _parts(instance, found.by_request)
+    parts = _parts(instance, _pruned(instance, found.by_request, fixed))
     solution = Solution()
     served: set[int] = set()
     budget = max(params.time_limit - (time.perf_counter() - started), 0.1)
@@ -62,6 +65,24 @@ def solve(instance: Instance, params: Params | None = None) -> Solution:
         solution.unassigned.append(Unassigned(request.id, reason, detail))
     solution.seconds = time.perf_counter() - started
     return solution
+
+
+def _pruned(instance: Instance, by_request, fixed) -> dict[int, list[Candidate]]:
+    kept = {}
+    for index, candidates in by_request.items():
+        request = instance.requests[index]
+        keep = {request.preferred_nurse}
+        if request.id in fixed:
+            keep.add(fixed[request.id].nurse)
+        nearest = []
+        for candidate in candidates:  # sorted by distance
+            if candidate.nurse not in nearest:
+                nearest.append(candidate.nurse)
+        allowed = set(nearest[:NEAREST_NURSES])
+        kept[index] = [
+            c for c in candidates if c.nurse in allowed or instance.nurses[c.nurse].id in keep
+        ]
+    return kept
 
 
 def _parts(instance: Instance, by_request: dict[int, list[Candidate]]) -> list[Part]:
@@ -122,11 +143,12 @@ class _PartModel:
         parameters.first_solution_strategy = (
             routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
         )
+        # Descent to a local optimum ends by itself, the same way on every machine: the plan is
+        # deterministic unless the time limit, a safety net, cuts it short.
         parameters.local_search_metaheuristic = (
-            routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+            routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
         )
         parameters.time_limit.FromMilliseconds(max(int(seconds * 1000), 10))
-        parameters.solution_limit = 50 + 20 * len(self.part.requests)
         assignment = routing.SolveWithParameters(parameters)
         if assignment is None:
             return []
