@@ -19,13 +19,17 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from matching.candidates import Candidate, TravelModel, find_candidates
 from matching.explain import assignment_reason, unassigned_detail
+from matching.flow_planner import FlowPlanner
 from matching.model import Assignment, Instance, Params, Route, Solution, Unassigned
+from matching.routes import RoutePlanner, Schedule
 from matching.travel import great_circle_matrix
 
 METRES = 1000
 # Each request keeps its closest nurses only (and its usual nurse): a visit is never given to the
 # twentieth nurse away, and the routing model stays small.
 NEAREST_NURSES = 8
+# Parts up to this many requests are solved as routing problems; larger ones by the flow planner.
+ROUTING_PART_LIMIT = 60
 
 
 @dataclass
@@ -49,14 +53,21 @@ def solve(instance: Instance, params: Params | None = None) -> Solution:
     budget = max(params.time_limit - (time.perf_counter() - started), 0.1)
     total = sum(len(part.requests) for part in parts) or 1
     rng = random.Random(params.seed)
+    index_of = {r.id: i for i, r in enumerate(instance.requests)}
+    planner = RoutePlanner(
+        instance,
+        travel,
+        {index_of[f.request]: math.ceil(travel.at(f.start)) for f in instance.fixed},
+    )
     for part in sorted(parts, key=lambda p: -len(p.requests)):
         if params.seed:
             rng.shuffle(part.requests)  # another seed breaks ties another way, reproducibly
         share = max(budget * len(part.requests) / total, 0.05)
-        routes = _PartModel(instance, part, travel, fixed).solve(share)
-        for (nurse_index, window), order in routes:
-            _add_route(solution, instance, travel, part, nurse_index, window, order, fixed)
-            served.update(order)
+        for (nurse_index, window), route in _plan_part(
+            instance, part, travel, planner, fixed, share
+        ):
+            _add_route(solution, instance, part, nurse_index, window, route)
+            served.update(route.order)
     for index, request in enumerate(instance.requests):
         if index in served:
             continue
@@ -65,6 +76,44 @@ def solve(instance: Instance, params: Params | None = None) -> Solution:
         solution.unassigned.append(Unassigned(request.id, reason, detail))
     solution.seconds = time.perf_counter() - started
     return solution
+
+
+def _plan_part(instance, part, travel, planner, fixed, seconds):
+    """The flow planner first (fast, and it knows how many can be served at most); a routing
+    search too when it falls short of that bound on a part small enough, the better plan kept."""
+    held = _held_windows(instance, part)
+    plan = FlowPlanner(instance, travel, planner, held).plan(part.candidates)
+    routes = sorted(plan.routes.items())
+    served = sum(len(route.order) for _window, route in routes)
+    if served >= plan.upper_bound or len(part.requests) > ROUTING_PART_LIMIT:
+        return routes
+    orders = _PartModel(instance, part, travel, fixed).solve(seconds)
+    searched = [(window, planner.schedule(*window, order)) for window, order in orders]
+    searched = [(window, route) for window, route in searched if route is not None]
+    return max((routes, searched), key=lambda plan: _value(instance, plan))
+
+
+def _value(instance, routes) -> tuple:
+    """Plans compare as the objective ranks them: served, priority, usual nurses, then km."""
+    requests, nurses = instance.requests, instance.nurses
+    visits = [(r, window[0]) for window, route in routes for r in route.order]
+    usual = sum(1 for r, n in visits if requests[r].preferred_nurse == nurses[n].id)
+    priority = sum(requests[r].priority for r, _n in visits)
+    return len(visits), priority, usual, -sum(route.road_km for _w, route in routes)
+
+
+def _held_windows(instance, part) -> dict[int, tuple[int, int]]:
+    """The window of each accepted visit of the part."""
+    index_of = {r.id: i for i, r in enumerate(instance.requests)}
+    held = {}
+    for f in instance.fixed:
+        r = index_of[f.request]
+        for c in part.candidates.get(r, []):
+            nurse = instance.nurses[c.nurse]
+            opens, closes = nurse.windows[c.window]
+            if nurse.id == f.nurse and opens <= f.start < closes:
+                held[r] = (c.nurse, c.window)
+    return held
 
 
 def _pruned(instance: Instance, by_request, fixed) -> dict[int, list[Candidate]]:
@@ -285,21 +334,10 @@ def _in_window(nurse, window: int, fixed) -> bool:
     return opens <= fixed.start < closes
 
 
-def _add_route(solution, instance, travel, part, nurse_index, window, order, fixed) -> None:
-    """The route's schedule, each visit as early as the nurse can make it (or as accepted)."""
+def _add_route(solution, instance, part, nurse_index, window, route: Schedule) -> None:
     nurse = instance.nurses[nurse_index]
-    opens, _closes = nurse.windows[window]
-    clock = max(travel.at(opens), 0.0)
-    here = (nurse.lat, nurse.lon)
-    road_km = 0.0
-    for r in order:
+    for r, start in zip(route.order, route.starts, strict=True):
         request = instance.requests[r]
-        leg = _great_circle(here, (request.lat, request.lon))
-        road_km += travel.road_km(leg)
-        start = max(math.ceil(clock + travel.drive_seconds(leg)), travel.at(request.earliest), 0)
-        if request.id in fixed:
-            start = travel.at(fixed[request.id].start)
-        end = start + request.service_minutes * 60
         candidate = next(
             c for c in part.candidates[r] if (c.nurse, c.window) == (nurse_index, window)
         )
@@ -309,17 +347,11 @@ def _add_route(solution, instance, travel, part, nurse_index, window, order, fix
                 nurse.id,
                 window,
                 instance.now + timedelta(seconds=start),
-                instance.now + timedelta(seconds=end),
+                instance.now + timedelta(seconds=start + request.service_minutes * 60),
                 candidate.distance_km,
                 assignment_reason(instance, request, nurse, window, candidate, part.candidates[r]),
             )
         )
-        clock, here = end, (request.lat, request.lon)
-    road_km += travel.road_km(_great_circle(here, (nurse.lat, nurse.lon)))
     solution.routes.append(
-        Route(nurse.id, window, tuple(instance.requests[r].id for r in order), road_km)
+        Route(nurse.id, window, tuple(instance.requests[r].id for r in route.order), route.road_km)
     )
-
-
-def _great_circle(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return float(great_circle_matrix([a[0], b[0]], [a[1], b[1]])[0, 1])

@@ -212,7 +212,7 @@ def small_instances(draw):
     return instance(nurses, requests)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_instances())
 def test_every_plan_passes_the_independent_check_and_explains_itself(document):
     result = planned(document, Params(time_limit=0.2))
@@ -221,7 +221,7 @@ def test_every_plan_passes_the_independent_check_and_explains_itself(document):
     assert all(a["reason"] for a in result["assignments"])
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_instances())
 def test_on_tiny_instances_as_many_are_served_as_a_brute_force_finds(document):
     result = planned(document, Params(time_limit=0.2))

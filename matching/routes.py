@@ -1,0 +1,98 @@
+"""One nurse window's route: its schedule (each visit as early as she can make it), its road km,
+and the best order of a handful of visits. Shared by both planners and the output, so the times
+written are the times checked."""
+
+import itertools
+import math
+from dataclasses import dataclass
+
+from matching.candidates import TravelModel
+from matching.model import Instance
+from matching.travel import EARTH_RADIUS_KM
+
+# Up to this many visits every order is tried; beyond, visits go by earliest start then nearest.
+EXHAUSTIVE_ORDER = 5
+
+
+def great_circle(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Haversine, as matching.travel computes it for many points at once."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    h = (
+        math.sin((phi2 - phi1) / 2) ** 2
+        + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(h, 0.0), 1.0)))
+
+
+@dataclass(frozen=True)
+class Schedule:
+    order: tuple[int, ...]  # request indices
+    starts: tuple[int, ...]  # seconds since now
+    road_km: float
+
+
+class RoutePlanner:
+    def __init__(self, instance: Instance, travel: TravelModel, fixed_starts: dict[int, int]):
+        self.instance = instance
+        self.travel = travel
+        self.fixed_starts = fixed_starts  # request index -> start, seconds since now
+
+    def schedule(self, nurse_index: int, window: int, order) -> Schedule | None:
+        """The route in this order, each visit as early as possible; None if it misses a due
+        time, an accepted visit's time, or the end of the window."""
+        nurse = self.instance.nurses[nurse_index]
+        opens, closes = nurse.windows[window]
+        clock = max(math.ceil(self.travel.at(opens)), 0)
+        lat, lon = nurse.lat, nurse.lon
+        starts, km = [], 0.0
+        for index in order:
+            request = self.instance.requests[index]
+            leg = great_circle(lat, lon, request.lat, request.lon)
+            km += leg
+            arrival = math.ceil(clock + self.travel.drive_seconds(leg))
+            start = max(arrival, math.ceil(self.travel.at(request.earliest)))
+            if index in self.fixed_starts:
+                if self.fixed_starts[index] < arrival:
+                    return None
+                start = self.fixed_starts[index]
+            clock = start + request.service_minutes * 60
+            if clock > self.travel.at(request.due):
+                return None
+            starts.append(start)
+            lat, lon = request.lat, request.lon
+        back = great_circle(lat, lon, nurse.lat, nurse.lon) if order else 0.0
+        if order and clock + self.travel.drive_seconds(back) > self.travel.at(closes):
+            return None
+        return Schedule(tuple(order), tuple(starts), self.travel.road_km(km + back))
+
+    def best(self, nurse_index: int, window: int, visits) -> Schedule | None:
+        """The shortest feasible order of these visits, or None if none is feasible."""
+        visits = list(visits)
+        if len(visits) <= EXHAUSTIVE_ORDER:
+            orders = itertools.permutations(visits)
+        else:
+            orders = [self._greedy_order(nurse_index, visits)]
+        best = None
+        for order in orders:
+            route = self.schedule(nurse_index, window, order)
+            if route is not None and (best is None or route.road_km < best.road_km):
+                best = route
+        return best
+
+    def _greedy_order(self, nurse_index: int, visits: list[int]) -> list[int]:
+        requests = self.instance.requests
+        nurse = self.instance.nurses[nurse_index]
+        left, order = set(visits), []
+        lat, lon = nurse.lat, nurse.lon
+        while left:
+            nearest = min(
+                left,
+                key=lambda r: (
+                    requests[r].due,
+                    great_circle(lat, lon, requests[r].lat, requests[r].lon),
+                ),
+            )
+            order.append(nearest)
+            left.remove(nearest)
+            lat, lon = requests[nearest].lat, requests[nearest].lon
+        return order
