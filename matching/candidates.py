@@ -56,7 +56,11 @@ def find_candidates(instance: Instance) -> Candidates:
             by_commune[commune].append(index)
     by_request: dict[int, list[Candidate]] = {}
     refusals: dict[int, str] = {}
+    held = _held(instance, travel)
     for index, request in enumerate(instance.requests):
+        if index in held:
+            by_request[index] = [held[index]]
+            continue
         zone = grid.within_reach(request)
         for nurse_index in by_commune.get(request.commune or "", ()):
             if nurse_index not in zone:
@@ -72,6 +76,23 @@ def find_candidates(instance: Instance) -> Candidates:
     return Candidates(by_request, refusals)
 
 
+def _held(instance: Instance, travel: TravelModel) -> dict[int, Candidate]:
+    """An accepted visit's only candidate is its nurse, in the window holding its time, even if
+    she would not be eligible today: it is never moved."""
+    nurse_of = {n.id: i for i, n in enumerate(instance.nurses)}
+    request_of = {r.id: i for i, r in enumerate(instance.requests)}
+    held = {}
+    for fixed in instance.fixed:
+        n, r = nurse_of[fixed.nurse], request_of[fixed.request]
+        nurse, request = instance.nurses[n], instance.requests[r]
+        window = next(w for w, (a, b) in enumerate(nurse.windows) if a <= fixed.start < b)
+        distance = float(
+            great_circle_km_many(nurse.lat, nurse.lon, [request.lat], [request.lon])[0]
+        )
+        held[r] = Candidate(r, n, window, distance, travel.at(fixed.start))
+    return held
+
+
 def _candidates_of(index, request: Request, zone: dict[int, float], nurses, travel):
     if not zone:
         return [], "no eligible nurse"
@@ -85,6 +106,8 @@ def _candidates_of(index, request: Request, zone: dict[int, float], nurses, trav
     }
     if not speaking:
         return [], "no nurse speaking the language"
+    if all(nurses[n].capacity <= 0 for n in speaking):
+        return [], "no capacity"
     found = []
     for nurse_index, distance in sorted(speaking.items(), key=lambda item: item[1]):
         nurse = nurses[nurse_index]

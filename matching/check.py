@@ -1,6 +1,7 @@
 """An independent feasibility checker for a solution document: it shares no code with the solver
 (distances from geopy, times recomputed from the instance), so a solver bug cannot hide in it."""
 
+import itertools
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -33,6 +34,7 @@ def violations(instance: Instance, solution: dict) -> list[str]:
         for n, c in load.items()
         if n in nurses and c > nurses[n].capacity
     ]
+    found += _overlaps(solution["assignments"])
     routed = Counter()
     total_km = 0.0
     for route in solution["routes"]:
@@ -63,6 +65,8 @@ def _check_route(instance, route, nurses, requests, assigned) -> tuple[float, li
     problems, km = [], 0.0
     clock = max(opens, instance.now)
     here = (nurse.lat, nurse.lon)
+    previous_accepted = True  # a route's accepted visits stand as accepted until a new one
+    previous_end = None
     for request_id in route["requests"]:
         request, visit = requests.get(request_id), assigned.get(request_id)
         if request is None or visit is None:
@@ -70,12 +74,18 @@ def _check_route(instance, route, nurses, requests, assigned) -> tuple[float, li
             continue
         if (visit["nurse"], visit["window"]) != (nurse.id, route["window"]):
             problems.append(f"{request_id} is on {nurse.id}'s route but assigned elsewhere")
-        problems += _eligibility(nurse, request)
+        if request_id not in {f.request for f in instance.fixed}:
+            problems += _eligibility(nurse, request)  # an accepted visit stays, eligible or not
         leg = _road_km(instance, here, (request.lat, request.lon))
         km += leg
         arrival = clock + _drive(instance, leg)
         start, end = _instant(visit["start"]), _instant(visit["end"])
-        if start < arrival - SLACK or start < request.earliest - SLACK:
+        accepted = request_id in {f.request for f in instance.fixed}
+        previous_accepted = previous_accepted and accepted
+        if previous_end is not None and start < previous_end - SLACK:
+            problems.append(f"{request_id} starts before the previous visit of the route ends")
+        previous_end = end
+        if not previous_accepted and (start < arrival - SLACK or start < request.earliest - SLACK):
             problems.append(f"{request_id} starts before the nurse can be there or before earliest")
         if end - start != timedelta(minutes=request.service_minutes):
             problems.append(f"{request_id} does not last its service time")
@@ -84,11 +94,29 @@ def _check_route(instance, route, nurses, requests, assigned) -> tuple[float, li
         clock, here = end, (request.lat, request.lon)
     back = _road_km(instance, here, (nurse.lat, nurse.lon)) if route["requests"] else 0.0
     km += back
-    if clock + _drive(instance, back) > closes + SLACK:
+    accepted = {f.request for f in instance.fixed}
+    only_accepted = bool(route["requests"]) and set(route["requests"]) <= accepted
+    if clock + _drive(instance, back) > closes + SLACK and not only_accepted:
         problems.append(f"{nurse.id} is back after the end of window {route['window']}")
     if abs(km - route.get("road_km", km)) > 0.01:
         problems.append(f"{nurse.id}'s route says {route['road_km']} km, it is {km:.3f}")
     return km, problems
+
+
+def _overlaps(assignments) -> list[str]:
+    """A nurse is in one place at a time, across all her windows."""
+    by_nurse: dict[str, list[tuple[datetime, datetime, str]]] = {}
+    for visit in assignments:
+        by_nurse.setdefault(visit["nurse"], []).append(
+            (_instant(visit["start"]), _instant(visit["end"]), visit["request"])
+        )
+    problems = []
+    for nurse, visits in by_nurse.items():
+        visits.sort()
+        for (_s, end, first), (start, _e, second) in itertools.pairwise(visits):
+            if start < end:
+                problems.append(f"{nurse} is at {first} and {second} at the same time")
+    return problems
 
 
 def _eligibility(nurse, request) -> list[str]:

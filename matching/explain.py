@@ -16,8 +16,7 @@ def assignment_reason(
     chosen: Candidate,
     candidates: list[Candidate],
 ) -> str:
-    opens, closes = nurse.windows[window]
-    zone = instance.now.tzinfo
+    opens, closes = nurse.windows[window]  # as written, in the nurse's own offset
     parts = []
     if any(f.request == request.id for f in instance.fixed):
         parts.append("visite déjà acceptée")
@@ -29,7 +28,7 @@ def assignment_reason(
         else f"commune de son secteur, à {_km(chosen.distance_km)}"
     )
     parts.append(where)
-    parts.append(f"créneau {opens.astimezone(zone):%H:%M}–{closes.astimezone(zone):%H:%M}")
+    parts.append(f"créneau {opens:%H:%M}–{closes:%H:%M}")
     nurses = sorted({(c.distance_km, c.nurse) for c in candidates})
     rank = [n for _d, n in nurses].index(chosen.nurse) + 1
     if len(nurses) == 1:

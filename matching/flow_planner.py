@@ -24,11 +24,21 @@ class FlowPlan:
 
 
 def relaxed_assignment(
-    instance: Instance, candidates: dict[int, list[Candidate]], travel: TravelModel
+    instance: Instance,
+    candidates: dict[int, list[Candidate]],
+    travel: TravelModel,
+    held: dict[int, tuple[int, int]],
 ) -> tuple[dict[int, tuple[int, int]], int]:
     """Who serves whom in the relaxed problem, and how many are served: maximum first, then
-    higher priority, then the usual nurse, then the fewest round-trip km."""
+    higher priority, then the usual nurse, then the fewest round-trip km. Accepted visits
+    (`held`) are not placed, but take their room in their window and their nurse's capacity."""
     requests, nurses = instance.requests, instance.nurses
+    taken_window: dict[tuple[int, int], int] = defaultdict(int)
+    taken_nurse: dict[int, int] = defaultdict(int)
+    for window in held.values():
+        taken_window[window] += 1
+        taken_nurse[window[0]] += 1
+    candidates = {r: cs for r, cs in candidates.items() if r not in held}
     windows = sorted({(c.nurse, c.window) for cs in candidates.values() for c in cs})
     nurse_ids = sorted({n for n, _w in windows})
     source, sink = 0, 1
@@ -56,11 +66,11 @@ def relaxed_assignment(
     for (n, w), node in window_node.items():
         opens, closes = nurses[n].windows[w]
         length = travel.at(closes) - max(travel.at(opens), 0.0)
-        flow.add_arc_with_capacity_and_unit_cost(
-            node, nurse_node[n], max(int(length // shortest), 0), 0
-        )
+        room = max(int(length // shortest) - taken_window[(n, w)], 0)
+        flow.add_arc_with_capacity_and_unit_cost(node, nurse_node[n], room, 0)
     for n, node in nurse_node.items():
-        flow.add_arc_with_capacity_and_unit_cost(node, sink, nurses[n].capacity, 0)
+        room = max(nurses[n].capacity - taken_nurse[n], 0)
+        flow.add_arc_with_capacity_and_unit_cost(node, sink, room, 0)
     flow.set_node_supply(source, len(request_node))
     flow.set_node_supply(sink, -len(request_node))
     status = flow.solve_max_flow_with_min_cost()
@@ -76,7 +86,7 @@ def relaxed_assignment(
             and flow.head(arc) in window_of_node
         ):
             chosen[request_of_node[flow.tail(arc)]] = window_of_node[flow.head(arc)]
-    return chosen, len(chosen)
+    return chosen, len(chosen) + len(held)
 
 
 class FlowPlanner:
@@ -87,7 +97,7 @@ class FlowPlanner:
         self.fixed = fixed  # request index -> (nurse index, window)
 
     def plan(self, candidates: dict[int, list[Candidate]]) -> FlowPlan:
-        chosen, bound = relaxed_assignment(self.instance, candidates, self.travel)
+        chosen, bound = relaxed_assignment(self.instance, candidates, self.travel, self.fixed)
         chosen.update(self.fixed)
         members: dict[tuple[int, int], list[int]] = defaultdict(list)
         for r, window in sorted(chosen.items()):
@@ -114,7 +124,9 @@ class FlowPlanner:
                 return route, dropped
             movable = [r for r in kept if r not in self.fixed]
             if not movable:
-                return None, dropped
+                # Accepted visits alone, at their accepted times, in that order.
+                order = sorted(kept, key=lambda r: self.routes.fixed_starts[r])
+                return self.routes.schedule(window[0], window[1], order), dropped
             worst = min(movable, key=lambda r: (requests[r].priority, -requests[r].due.timestamp()))
             kept.remove(worst)
             dropped.append(worst)

@@ -1,8 +1,9 @@
 """The file interface: an instance read from JSON, every problem in it named by its path, and a
 solution written as JSON."""
 
+import itertools
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from matching.model import (
@@ -39,7 +40,11 @@ class _Reader:
         return data[key]
 
     def number(self, data: dict, key: str, path: str, *, default=None, low=None, high=None):
-        value = data.get(key, default) if default is not None else self.required(data, key, path)
+        if default is not None:
+            value = data.get(key)
+            value = default if value is None else value
+        else:
+            value = self.required(data, key, path)
         if value is None:
             return None
         if (
@@ -93,10 +98,11 @@ def read_instance(data: Any) -> Instance:
     now = reader.instant(reader.required(data, "now", "$"), "$.now")
     speed = reader.number(data, "speed_kmh", "$", default=DEFAULT_SPEED_KMH, low=1, high=200)
     detour = reader.number(data, "detour_factor", "$", default=DEFAULT_DETOUR_FACTOR, low=1, high=5)
-    nurses = _nurses(reader, data.get("nurses"))
-    requests = _requests(reader, data.get("requests"), {n.id for n in nurses})
+    nurse_ids: set[str] = set()
+    nurses = _nurses(reader, data.get("nurses"), nurse_ids)
+    requests = _requests(reader, data.get("requests"), nurse_ids)
     fixed = _fixed(
-        reader, data.get("fixed") or [], {n.id for n in nurses}, {r.id for r in requests}
+        reader, data.get("fixed") or [], {n.id: n for n in nurses}, {r.id: r for r in requests}
     )
     if reader.problems:
         raise InstanceError(reader.problems)
@@ -117,8 +123,8 @@ def _list(reader: _Reader, value: Any, path: str) -> list:
     return value
 
 
-def _nurses(reader: _Reader, value: Any) -> list[Nurse]:
-    nurses, seen = [], set()
+def _nurses(reader: _Reader, value: Any, seen: set[str]) -> list[Nurse]:
+    nurses = []
     for index, item in enumerate(_list(reader, value, "$.nurses")):
         path = f"$.nurses[{index}]"
         if not isinstance(item, dict):
@@ -158,6 +164,11 @@ def _windows(reader: _Reader, value: Any, path: str) -> tuple[tuple[datetime, da
                 reader.fail(where, "the window ends before it starts")
             else:
                 windows.append((start, end))
+    windows.sort()
+    for (_s1, end1), (start2, _e2) in itertools.pairwise(windows):
+        if start2 < end1:
+            reader.fail(path, "two windows overlap: a nurse is in one place at a time")
+            break
     return tuple(windows)
 
 
@@ -181,7 +192,10 @@ def _requests(reader: _Reader, value: Any, nurse_ids: set[str]) -> list[Request]
         )
         priority = reader.number(item, "priority", path, default=0, low=0, high=10)
         preferred = item.get("preferred_nurse")
-        if preferred is not None and preferred not in nurse_ids:
+        if preferred is not None and not isinstance(preferred, str):
+            reader.fail(f"{path}.preferred_nurse", "a nurse id (string) is expected")
+            preferred = None
+        elif preferred is not None and preferred not in nurse_ids:
             reader.fail(f"{path}.preferred_nurse", f"unknown nurse {preferred!r}")
         commune = item.get("commune")
         if commune is not None and not isinstance(commune, str):
@@ -207,23 +221,38 @@ def _requests(reader: _Reader, value: Any, nurse_ids: set[str]) -> list[Request]
     return requests
 
 
-def _fixed(reader: _Reader, value: Any, nurse_ids: set[str], request_ids: set[str]) -> list[Fixed]:
-    fixed = []
+def _fixed(reader: _Reader, value: Any, nurses: dict, requests: dict) -> list[Fixed]:
+    fixed, seen = [], set()
     for index, item in enumerate(_list(reader, value, "$.fixed")):
         path = f"$.fixed[{index}]"
         if not isinstance(item, dict):
             reader.fail(path, "an object is expected")
             continue
-        nurse = reader.required(item, "nurse", path)
-        if nurse is not None and nurse not in nurse_ids:
-            reader.fail(f"{path}.nurse", f"unknown nurse {nurse!r}")
-        request = reader.required(item, "request", path)
-        if request is not None and request not in request_ids:
-            reader.fail(f"{path}.request", f"unknown request {request!r}")
+        nurse = nurses.get(_text(reader, item, "nurse", path))
+        request = requests.get(_text(reader, item, "request", path))
         start = reader.instant(reader.required(item, "start", path), f"{path}.start")
-        if nurse in nurse_ids and request in request_ids and start is not None:
-            fixed.append(Fixed(str(request), nurse, start))
+        if nurse is None:
+            reader.fail(f"{path}.nurse", f"unknown nurse {item.get('nurse')!r}")
+        if request is None:
+            reader.fail(f"{path}.request", f"unknown request {item.get('request')!r}")
+        elif request.id in seen:
+            reader.fail(f"{path}.request", f"{request.id!r} is accepted twice")
+        if nurse is None or request is None or start is None:
+            continue
+        seen.add(request.id)
+        end = start + timedelta(minutes=request.service_minutes)
+        if not any(opens <= start and end <= closes for opens, closes in nurse.windows):
+            reader.fail(f"{path}.start", f"not inside one of {nurse.id}'s windows")
+        elif start < request.earliest or end > request.due:
+            reader.fail(f"{path}.start", f"outside {request.id}'s earliest start and due time")
+        else:
+            fixed.append(Fixed(request.id, nurse.id, start))
     return fixed
+
+
+def _text(reader: _Reader, item: dict, key: str, path: str) -> str | None:
+    value = reader.required(item, key, path)
+    return value if isinstance(value, str) else None
 
 
 def solution_document(solution: Solution, instance: Instance) -> dict:

@@ -10,7 +10,8 @@ from matching.candidates import TravelModel
 from matching.model import Instance
 from matching.travel import EARTH_RADIUS_KM
 
-# Up to this many visits every order is tried; beyond, visits go by earliest start then nearest.
+# Up to this many visits every order is tried; beyond, accepted visits keep their times and the
+# others go by due time, then nearest.
 EXHAUSTIVE_ORDER = 5
 
 
@@ -38,13 +39,14 @@ class RoutePlanner:
         self.fixed_starts = fixed_starts  # request index -> start, seconds since now
 
     def schedule(self, nurse_index: int, window: int, order) -> Schedule | None:
-        """The route in this order, each visit as early as possible; None if it misses a due
-        time, an accepted visit's time, or the end of the window."""
+        """The route in this order, each visit as early as possible (accepted ones at their
+        time); None if it misses a due time or the end of the window."""
         nurse = self.instance.nurses[nurse_index]
         opens, closes = nurse.windows[window]
         clock = max(math.ceil(self.travel.at(opens)), 0)
         lat, lon = nurse.lat, nurse.lon
         starts, km = [], 0.0
+        accepted_only, previous_end = True, -math.inf
         for index in order:
             request = self.instance.requests[index]
             leg = great_circle(lat, lon, request.lat, request.lon)
@@ -52,17 +54,22 @@ class RoutePlanner:
             arrival = math.ceil(clock + self.travel.drive_seconds(leg))
             start = max(arrival, math.ceil(self.travel.at(request.earliest)))
             if index in self.fixed_starts:
-                if self.fixed_starts[index] < arrival:
+                # An accepted time is the nurse's word: kept even if the model thinks her late,
+                # unless a new visit placed before it is what would make her late.
+                late = arrival > self.fixed_starts[index] and not accepted_only
+                if late or self.fixed_starts[index] < previous_end:
                     return None
                 start = self.fixed_starts[index]
-            clock = start + request.service_minutes * 60
+            accepted_only = accepted_only and index in self.fixed_starts
+            clock = previous_end = start + request.service_minutes * 60
             if clock > self.travel.at(request.due):
                 return None
             starts.append(start)
             lat, lon = request.lat, request.lon
         back = great_circle(lat, lon, nurse.lat, nurse.lon) if order else 0.0
-        if order and clock + self.travel.drive_seconds(back) > self.travel.at(closes):
-            return None
+        late = clock + self.travel.drive_seconds(back) > self.travel.at(closes)
+        if order and late and not all(index in self.fixed_starts for index in order):
+            return None  # a route of accepted visits only stands as the nurse accepted it
         return Schedule(tuple(order), tuple(starts), self.travel.road_km(km + back))
 
     def best(self, nurse_index: int, window: int, visits) -> Schedule | None:
@@ -88,7 +95,7 @@ class RoutePlanner:
             nearest = min(
                 left,
                 key=lambda r: (
-                    requests[r].due,
+                    self.fixed_starts.get(r, self.travel.at(requests[r].due)),
                     great_circle(lat, lon, requests[r].lat, requests[r].lon),
                 ),
             )

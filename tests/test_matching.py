@@ -322,3 +322,66 @@ def test_the_checker_catches_a_plan_that_breaks_the_rules():
     lost = json.loads(json.dumps(good))
     lost["assignments"] = []
     assert any("neither assigned nor unassigned" in v for v in violations(problem, lost))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_instances(), st.randoms(use_true_random=False))
+def test_replanning_keeps_accepted_visits_where_they_are(document, rng):
+    first = planned(document)
+    document["fixed"] = [
+        {"request": a["request"], "nurse": a["nurse"], "start": a["start"]}
+        for a in first["assignments"]
+        if rng.random() < 0.5
+    ]
+    again = planned(document)  # planned() runs the checker, which checks accepted visits
+    assert again["stats"]["served"] >= len(document["fixed"])
+
+
+def test_accepted_visits_count_against_capacity():
+    nurses = [nurse("n1", capacity=1, window=(8, 18))]
+    document = instance(nurses, [request("r1"), request("r2", lat=43.01, priority=5)])
+    document["fixed"] = [{"request": "r1", "nurse": "n1", "start": at(9)}]
+    result = planned(document)
+    assert [a["request"] for a in result["assignments"]] == ["r1"]
+
+
+def test_an_accepted_visit_stays_even_if_its_nurse_is_no_longer_eligible():
+    nurses = [nurse("n1", lat=44.0), nurse("n2")]
+    document = instance(nurses, [request("r1")])
+    document["fixed"] = [{"request": "r1", "nurse": "n1", "start": at(10)}]
+    assert planned(document)["assignments"][0]["nurse"] == "n1"
+
+
+def test_many_accepted_visits_in_a_large_part_are_all_kept():
+    nurses = [nurse("n1", capacity=10, window=(1, 20)), nurse("n2", capacity=40, window=(1, 20))]
+    accepted = [request(f"f{i}", lat=43.0 + i / 1000, due=20 - i) for i in range(6)]
+    others = [request(f"c{i}", lat=43.0 + i / 500) for i in range(61)]
+    document = instance(nurses, accepted + others)
+    document["fixed"] = [
+        {"request": f"f{i}", "nurse": "n1", "start": at(2 + 2 * i)} for i in range(6)
+    ]
+    result = planned(document)
+    kept = {a["request"] for a in result["assignments"] if a["nurse"] == "n1"}
+    assert {f"f{i}" for i in range(6)} <= kept
+
+
+def test_a_nurse_with_overlapping_windows_is_refused(tmp_path):
+    document = instance([nurse("n1")], [request("r1")])
+    document["nurses"][0]["windows"].append([at(9), at(13)])
+    result = run_cli(tmp_path, document)
+    assert result.returncode == 2
+    assert "two windows overlap" in result.stderr
+
+
+def test_an_accepted_visit_outside_its_nurses_windows_is_refused(tmp_path):
+    document = instance([nurse("n1")], [request("r1")])
+    document["fixed"] = [{"request": "r1", "nurse": "n1", "start": at(15)}]
+    result = run_cli(tmp_path, document)
+    assert result.returncode == 2
+    assert "$.fixed[0].start: not inside one of n1's windows" in result.stderr
+
+
+def test_an_explicit_null_takes_the_default():
+    document = instance([nurse("n1")], [request("r1", service_minutes=None)])
+    document["speed_kmh"] = None
+    assert planned(document)["stats"]["served"] == 1
