@@ -10,7 +10,7 @@ from datetime import datetime
 import numpy as np
 
 from matching.model import Instance, Nurse, Request
-from matching.travel import great_circle_km_many
+from matching.travel import great_circle_km, great_circle_km_many
 
 KM_PER_DEGREE = 111.195
 
@@ -28,6 +28,7 @@ class Candidate:
 class Candidates:
     by_request: dict[int, list[Candidate]]
     refusals: dict[int, str]  # request index -> REASONS entry, for requests with no candidate
+    held: dict[int, Candidate]  # accepted visits: their one candidate
 
 
 class TravelModel:
@@ -36,11 +37,13 @@ class TravelModel:
         self.detour = instance.detour_factor
         self.seconds_per_km = 3600.0 / instance.speed_kmh
 
-    def road_km(self, great_circle_km: float) -> float:
-        return great_circle_km * self.detour
+    def road_km(self, km: float) -> float:
+        """Road km for a great-circle distance."""
+        return km * self.detour
 
-    def drive_seconds(self, great_circle_km: float) -> float:
-        return great_circle_km * self.detour * self.seconds_per_km
+    def drive_seconds(self, km: float) -> float:
+        """Driving time for a great-circle distance."""
+        return km * self.detour * self.seconds_per_km
 
     def at(self, moment: datetime) -> float:
         """Seconds since the instance's `now`."""
@@ -65,15 +68,13 @@ def find_candidates(instance: Instance) -> Candidates:
         for nurse_index in by_commune.get(request.commune or "", ()):
             if nurse_index not in zone:
                 nurse = instance.nurses[nurse_index]
-                zone[nurse_index] = float(
-                    great_circle_km_many(nurse.lat, nurse.lon, [request.lat], [request.lon])[0]
-                )
+                zone[nurse_index] = great_circle_km(nurse.lat, nurse.lon, request.lat, request.lon)
         found, refusal = _candidates_of(index, request, zone, instance.nurses, travel)
         if found:
             by_request[index] = found
         else:
             refusals[index] = refusal
-    return Candidates(by_request, refusals)
+    return Candidates(by_request, refusals, held)
 
 
 def _held(instance: Instance, travel: TravelModel) -> dict[int, Candidate]:
@@ -86,9 +87,7 @@ def _held(instance: Instance, travel: TravelModel) -> dict[int, Candidate]:
         n, r = nurse_of[fixed.nurse], request_of[fixed.request]
         nurse, request = instance.nurses[n], instance.requests[r]
         window = next(w for w, (a, b) in enumerate(nurse.windows) if a <= fixed.start < b)
-        distance = float(
-            great_circle_km_many(nurse.lat, nurse.lon, [request.lat], [request.lon])[0]
-        )
+        distance = great_circle_km(nurse.lat, nurse.lon, request.lat, request.lon)
         held[r] = Candidate(r, n, window, distance, travel.at(fixed.start))
     return held
 

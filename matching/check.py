@@ -35,10 +35,11 @@ def violations(instance: Instance, solution: dict) -> list[str]:
         if n in nurses and c > nurses[n].capacity
     ]
     found += _overlaps(solution["assignments"])
+    accepted = {f.request for f in instance.fixed}
     routed = Counter()
     total_km = 0.0
     for route in solution["routes"]:
-        route_km, problems = _check_route(instance, route, nurses, requests, assigned)
+        route_km, problems = _check_route(instance, route, nurses, requests, assigned, accepted)
         found += problems
         total_km += route_km
         routed.update(route["requests"])
@@ -57,7 +58,9 @@ def violations(instance: Instance, solution: dict) -> list[str]:
     return found
 
 
-def _check_route(instance, route, nurses, requests, assigned) -> tuple[float, list[str]]:
+def _check_route(
+    instance, route, nurses, requests, assigned, accepted: set[str]
+) -> tuple[float, list[str]]:
     nurse = nurses.get(route["nurse"])
     if nurse is None or not 0 <= route["window"] < len(nurse.windows):
         return 0.0, [f"route of unknown nurse or window {route['nurse']}/{route['window']}"]
@@ -74,14 +77,13 @@ def _check_route(instance, route, nurses, requests, assigned) -> tuple[float, li
             continue
         if (visit["nurse"], visit["window"]) != (nurse.id, route["window"]):
             problems.append(f"{request_id} is on {nurse.id}'s route but assigned elsewhere")
-        if request_id not in {f.request for f in instance.fixed}:
+        if request_id not in accepted:
             problems += _eligibility(nurse, request)  # an accepted visit stays, eligible or not
         leg = _road_km(instance, here, (request.lat, request.lon))
         km += leg
         arrival = clock + _drive(instance, leg)
         start, end = _instant(visit["start"]), _instant(visit["end"])
-        accepted = request_id in {f.request for f in instance.fixed}
-        previous_accepted = previous_accepted and accepted
+        previous_accepted = previous_accepted and request_id in accepted
         if previous_end is not None and start < previous_end - SLACK:
             problems.append(f"{request_id} starts before the previous visit of the route ends")
         previous_end = end
@@ -94,7 +96,6 @@ def _check_route(instance, route, nurses, requests, assigned) -> tuple[float, li
         clock, here = end, (request.lat, request.lon)
     back = _road_km(instance, here, (nurse.lat, nurse.lon)) if route["requests"] else 0.0
     km += back
-    accepted = {f.request for f in instance.fixed}
     only_accepted = bool(route["requests"]) and set(route["requests"]) <= accepted
     if clock + _drive(instance, back) > closes + SLACK and not only_accepted:
         problems.append(f"{nurse.id} is back after the end of window {route['window']}")

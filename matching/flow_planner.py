@@ -172,6 +172,7 @@ class FlowPlanner:
 
     def _relocate(self, routes, candidates, rounds: int = 3) -> None:
         """Moves a visit to another nurse window when that drives fewer km overall."""
+        load = self._load(routes)
         for _round in range(rounds):
             improved = False
             for window in sorted(routes):
@@ -179,23 +180,24 @@ class FlowPlanner:
                 for r in list(route.order) if route else []:
                     if r in self.fixed:
                         continue
-                    improved |= self._try_move(routes, candidates, window, r)
+                    improved |= self._try_move(routes, load, candidates, window, r)
             if not improved:
                 return
 
-    def _try_move(self, routes, candidates, window, r) -> bool:
+    def _try_move(self, routes, load, candidates, window, r) -> bool:
         route = routes[window]
         rest = [v for v in route.order if v != r]
         without = self.routes.best(window[0], window[1], rest) if rest else None
         if rest and without is None:
             return False
         saving = route.road_km - (without.road_km if without else 0.0)
-        load = self._load(routes)
-        load[window[0]] -= 1
+        load[window[0]] -= 1  # as if the visit had left, so her other windows may take it
         found, key = self._best_insertion(routes, load, r, candidates, exclude=window)
         if found is None or key[0] + 1e-9 >= saving + self._cost(r, window[0]):
+            load[window[0]] += 1
             return False
         target, moved = found
+        load[target[0]] += 1
         if without is None:
             del routes[window]
         else:

@@ -123,13 +123,18 @@ def _list(reader: _Reader, value: Any, path: str) -> list:
     return value
 
 
+def _objects(reader: _Reader, value: Any, path: str):
+    """(path, object) for each item of a list of objects; anything else is a fault."""
+    for index, item in enumerate(_list(reader, value, path)):
+        if isinstance(item, dict):
+            yield f"{path}[{index}]", item
+        else:
+            reader.fail(f"{path}[{index}]", "an object is expected")
+
+
 def _nurses(reader: _Reader, value: Any, seen: set[str]) -> list[Nurse]:
     nurses = []
-    for index, item in enumerate(_list(reader, value, "$.nurses")):
-        path = f"$.nurses[{index}]"
-        if not isinstance(item, dict):
-            reader.fail(path, "an object is expected")
-            continue
+    for path, item in _objects(reader, value, "$.nurses"):
         before = len(reader.problems)
         nurse_id = reader.identifier(item, path, seen)
         lat = reader.number(item, "lat", path, low=-90, high=90)
@@ -174,11 +179,7 @@ def _windows(reader: _Reader, value: Any, path: str) -> tuple[tuple[datetime, da
 
 def _requests(reader: _Reader, value: Any, nurse_ids: set[str]) -> list[Request]:
     requests, seen = [], set()
-    for index, item in enumerate(_list(reader, value, "$.requests")):
-        path = f"$.requests[{index}]"
-        if not isinstance(item, dict):
-            reader.fail(path, "an object is expected")
-            continue
+    for path, item in _objects(reader, value, "$.requests"):
         before = len(reader.problems)
         request_id = reader.identifier(item, path, seen)
         lat = reader.number(item, "lat", path, low=-90, high=90)
@@ -223,11 +224,7 @@ def _requests(reader: _Reader, value: Any, nurse_ids: set[str]) -> list[Request]
 
 def _fixed(reader: _Reader, value: Any, nurses: dict, requests: dict) -> list[Fixed]:
     fixed, seen = [], set()
-    for index, item in enumerate(_list(reader, value, "$.fixed")):
-        path = f"$.fixed[{index}]"
-        if not isinstance(item, dict):
-            reader.fail(path, "an object is expected")
-            continue
+    for path, item in _objects(reader, value, "$.fixed"):
         nurse = nurses.get(_text(reader, item, "nurse", path))
         request = requests.get(_text(reader, item, "request", path))
         start = reader.instant(reader.required(item, "start", path), f"{path}.start")

@@ -8,21 +8,11 @@ from dataclasses import dataclass
 
 from matching.candidates import TravelModel
 from matching.model import Instance
-from matching.travel import EARTH_RADIUS_KM
+from matching.travel import great_circle_km as great_circle
 
 # Up to this many visits every order is tried; beyond, accepted visits keep their times and the
 # others go by due time, then nearest.
 EXHAUSTIVE_ORDER = 5
-
-
-def great_circle(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Haversine, as matching.travel computes it for many points at once."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    h = (
-        math.sin((phi2 - phi1) / 2) ** 2
-        + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(h, 0.0), 1.0)))
 
 
 @dataclass(frozen=True)

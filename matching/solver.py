@@ -46,25 +46,20 @@ def solve(instance: Instance, params: Params | None = None) -> Solution:
     started = time.perf_counter()
     travel = TravelModel(instance)
     found = find_candidates(instance)
-    fixed = {f.request: f for f in instance.fixed}
-    parts = _parts(instance, _pruned(instance, found.by_request, fixed))
+    parts = _parts(instance, _pruned(instance, found.by_request))
     solution = Solution()
     served: set[int] = set()
     budget = max(params.time_limit - (time.perf_counter() - started), 0.1)
     total = sum(len(part.requests) for part in parts) or 1
     rng = random.Random(params.seed)
-    index_of = {r.id: i for i, r in enumerate(instance.requests)}
-    planner = RoutePlanner(
-        instance,
-        travel,
-        {index_of[f.request]: math.ceil(travel.at(f.start)) for f in instance.fixed},
-    )
+    fixed_starts = {r: math.ceil(c.earliest_start) for r, c in found.held.items()}
+    planner = RoutePlanner(instance, travel, fixed_starts)
     for part in sorted(parts, key=lambda p: -len(p.requests)):
         if params.seed:
             rng.shuffle(part.requests)  # another seed breaks ties another way, reproducibly
         share = max(budget * len(part.requests) / total, 0.05)
         for (nurse_index, window), route in _plan_part(
-            instance, part, travel, planner, fixed, share
+            instance, part, travel, planner, found.held, share
         ):
             _add_route(solution, instance, part, nurse_index, window, route)
             served.update(route.order)
@@ -78,16 +73,16 @@ def solve(instance: Instance, params: Params | None = None) -> Solution:
     return solution
 
 
-def _plan_part(instance, part, travel, planner, fixed, seconds):
+def _plan_part(instance, part, travel, planner, held, seconds):
     """The flow planner first (fast, and it knows how many can be served at most); a routing
     search too when it falls short of that bound on a part small enough, the better plan kept."""
-    held = _held_windows(instance, part)
-    plan = FlowPlanner(instance, travel, planner, held).plan(part.candidates)
+    windows = {r: (c.nurse, c.window) for r, c in held.items() if r in part.candidates}
+    plan = FlowPlanner(instance, travel, planner, windows).plan(part.candidates)
     routes = sorted(plan.routes.items())
     served = sum(len(route.order) for _window, route in routes)
     if served >= plan.upper_bound or len(part.requests) > ROUTING_PART_LIMIT:
         return routes
-    orders = _PartModel(instance, part, travel, fixed).solve(seconds)
+    orders = _PartModel(instance, part, travel, planner.fixed_starts).solve(seconds)
     searched = [(window, planner.schedule(*window, order)) for window, order in orders]
     searched = [(window, route) for window, route in searched if route is not None]
     return max((routes, searched), key=lambda plan: _value(instance, plan))
@@ -102,34 +97,17 @@ def _value(instance, routes) -> tuple:
     return len(visits), priority, usual, -sum(route.road_km for _w, route in routes)
 
 
-def _held_windows(instance, part) -> dict[int, tuple[int, int]]:
-    """The window of each accepted visit of the part."""
-    index_of = {r.id: i for i, r in enumerate(instance.requests)}
-    held = {}
-    for f in instance.fixed:
-        r = index_of[f.request]
-        for c in part.candidates.get(r, []):
-            nurse = instance.nurses[c.nurse]
-            opens, closes = nurse.windows[c.window]
-            if nurse.id == f.nurse and opens <= f.start < closes:
-                held[r] = (c.nurse, c.window)
-    return held
-
-
-def _pruned(instance: Instance, by_request, fixed) -> dict[int, list[Candidate]]:
+def _pruned(instance: Instance, by_request) -> dict[int, list[Candidate]]:
     kept = {}
     for index, candidates in by_request.items():
-        request = instance.requests[index]
-        keep = {request.preferred_nurse}
-        if request.id in fixed:
-            keep.add(fixed[request.id].nurse)
+        keep = instance.requests[index].preferred_nurse
         nearest = []
         for candidate in candidates:  # sorted by distance
             if candidate.nurse not in nearest:
                 nearest.append(candidate.nurse)
         allowed = set(nearest[:NEAREST_NURSES])
         kept[index] = [
-            c for c in candidates if c.nurse in allowed or instance.nurses[c.nurse].id in keep
+            c for c in candidates if c.nurse in allowed or instance.nurses[c.nurse].id == keep
         ]
     return kept
 
@@ -162,8 +140,9 @@ class _PartModel:
     """One part as an OR-Tools routing model: node v < len(vehicles) is vehicle v's practice,
     the others are the part's requests."""
 
-    def __init__(self, instance, part: Part, travel: TravelModel, fixed):
-        self.instance, self.part, self.travel, self.fixed = instance, part, travel, fixed
+    def __init__(self, instance, part: Part, travel: TravelModel, fixed_starts: dict[int, int]):
+        self.instance, self.part, self.travel = instance, part, travel
+        self.fixed_starts = fixed_starts  # accepted visits: request index -> start
         nurses, requests = instance.nurses, instance.requests
         self.vehicle_count = len(part.vehicles)
         points = [(nurses[n].lat, nurses[n].lon) for n, _w in part.vehicles]
@@ -273,9 +252,8 @@ class _PartModel:
             index = manager.NodeToIndex(offset + self.vehicle_count)
             earliest = max(math.ceil(at(request.earliest)), 0)
             latest = int(at(request.due)) - request.service_minutes * 60
-            fixed = self.fixed.get(request.id)
-            if fixed is not None:
-                earliest = latest = int(at(fixed.start))
+            if r in self.fixed_starts:
+                earliest = latest = self.fixed_starts[r]
             dimension.CumulVar(index).SetRange(earliest, max(latest, earliest))
 
     def _horizon(self) -> int:
@@ -306,32 +284,16 @@ class _PartModel:
 
     def _requests(self, routing, manager) -> None:
         vehicle_of = {vehicle: v for v, vehicle in enumerate(self.part.vehicles)}
-        nurses = self.instance.nurses
         for offset, r in enumerate(self.part.requests):
             request = self.instance.requests[r]
             index = manager.NodeToIndex(offset + self.vehicle_count)
             allowed = sorted({vehicle_of[(c.nurse, c.window)] for c in self.part.candidates[r]})
-            fixed = self.fixed.get(request.id)
-            if fixed is not None:
-                allowed = [
-                    v
-                    for v in allowed
-                    if nurses[self.part.vehicles[v][0]].id == fixed.nurse
-                    and _in_window(
-                        nurses[self.part.vehicles[v][0]], self.part.vehicles[v][1], fixed
-                    )
-                ]
-                if allowed:
-                    routing.VehicleVar(index).SetValues(allowed)
-                    continue
+            if r in self.fixed_starts:  # its one candidate is its nurse's window: mandatory
+                routing.VehicleVar(index).SetValues(allowed)
+                continue
             routing.VehicleVar(index).SetValues([-1, *allowed])
             penalty = self.serve_weight + request.priority * self.priority_weight
             routing.AddDisjunction([index], penalty)
-
-
-def _in_window(nurse, window: int, fixed) -> bool:
-    opens, closes = nurse.windows[window]
-    return opens <= fixed.start < closes
 
 
 def _add_route(solution, instance, part, nurse_index, window, route: Schedule) -> None:

@@ -1,6 +1,8 @@
 """The travel model: great-circle distance on a sphere of the mean Earth radius (as geopy
 computes it), times a detour factor for the road, driven at a constant speed."""
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -33,4 +35,11 @@ def great_circle_matrix(lats: ArrayLike, lons: ArrayLike) -> NDArray[np.float64]
 
 
 def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    return float(great_circle_km_many(lat1, lon1, [lat2], [lon2])[0])
+    """The same haversine for one pair, without numpy's per-call cost (route building calls it
+    in its inner loop)."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    h = (
+        math.sin((phi2 - phi1) / 2) ** 2
+        + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(h, 0.0), 1.0)))
