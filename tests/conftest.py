@@ -163,3 +163,12 @@ def fresh(db: Session, obj):
     db.rollback()
     db.refresh(obj)
     return obj
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, one per test module (the browser tests skip when it is missing)."""
+    from tests.browser import chromium
+
+    with chromium() as instance:
+        yield instance

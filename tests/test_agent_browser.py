@@ -5,12 +5,10 @@ import pytest
 from sqlmodel import select
 
 from registry.accounts import Role
-from registry.geo.commune_geocoder import CommuneGeocoder
-from registry.geo.communes import commune_directory
-from registry.requests import services
 from registry.requests.models import VisitRequest
-from tests.browser import CHROMIUM, chromium, live_server
-from tests.request_data import nir, request_document
+from tests.browser import CHROMIUM, live_server
+from tests.request_data import nir
+from tests.test_agent_pages import book
 from tests.test_browser import sign_in
 
 pytestmark = [
@@ -18,12 +16,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is installed by make test"),
 ]
 DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as instance:
-        yield instance
 
 
 @pytest.fixture
@@ -89,14 +81,7 @@ def test_errors_show_as_fields_are_left_without_reloading(desk, db):
 
 
 def test_a_patient_with_an_open_request_is_flagged_while_typing(desk, db):
-    visit, _ = services.book_request(
-        db,
-        request_document(),
-        client=desk.agent,
-        geocoder=CommuneGeocoder(commune_directory()),
-        rules=services.BookingRules(),
-    )
-    db.commit()
+    visit = book(db, desk.agent)
     desk.goto("/agent/requests/new")
     for field, value in [
         ("nir", visit.nir),
@@ -121,14 +106,7 @@ def test_a_patient_with_an_open_request_is_flagged_while_typing(desk, db):
 def test_the_list_refreshes_itself_and_warns(desk, db):
     desk.goto("/agent/")
     assert "Aucune demande" in desk.locator("#requests-live").inner_text()
-    services.book_request(
-        db,
-        request_document(last_name="Retardataire", consent_at="2020-01-01T10:00:00+01:00"),
-        client=desk.agent,
-        geocoder=CommuneGeocoder(commune_directory()),
-        rules=services.BookingRules(),
-    )
-    db.commit()
+    book(db, desk.agent, last_name="Retardataire", consent_at="2020-01-01T10:00:00+01:00")
     desk.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
     desk.locator("#requests-live").get_by_text("Retardataire").wait_for()
     assert "Échéance dépassée" in desk.locator("#requests-live").inner_text()
