@@ -9,8 +9,8 @@ from datetime import datetime
 
 import numpy as np
 
-from matching.model import Instance, Nurse, Request
-from matching.travel import great_circle_km, great_circle_km_many
+from matching.model import Instance, Nurse
+from matching.travel import great_circle_km, great_circle_km_pairs
 
 KM_PER_DEGREE = 111.195
 
@@ -29,6 +29,7 @@ class Candidates:
     by_request: dict[int, list[Candidate]]
     refusals: dict[int, str]  # request index -> REASONS entry, for requests with no candidate
     held: dict[int, Candidate]  # accepted visits: their one candidate
+    eligible: dict[int, int]  # request index -> how many nurses could make the visit alone
 
 
 class TravelModel:
@@ -50,31 +51,27 @@ class TravelModel:
         return (moment - self.now).total_seconds()
 
 
-def find_candidates(instance: Instance) -> Candidates:
+def find_candidates(instance: Instance, nearest: int | None = None) -> Candidates:
+    """Every nurse window that could make each visit alone; with `nearest`, only the windows of
+    the request's `nearest` closest such nurses and of its usual nurse. Requests are taken in
+    blocks, each block's request–nurse pairs filtered as arrays."""
     travel = TravelModel(instance)
+    found = Candidates({}, {}, _held(instance, travel), {})
+    for index, candidate in found.held.items():
+        found.by_request[index] = [candidate]
+        found.eligible[index] = 1
+    table = _Table(instance, travel)
     grid = _NurseGrid(instance.nurses)
-    by_commune: dict[str, list[int]] = defaultdict(list)
-    for index, nurse in enumerate(instance.nurses):
-        for commune in nurse.communes:
-            by_commune[commune].append(index)
-    by_request: dict[int, list[Candidate]] = {}
-    refusals: dict[int, str] = {}
-    held = _held(instance, travel)
-    for index, request in enumerate(instance.requests):
-        if index in held:
-            by_request[index] = [held[index]]
-            continue
-        zone = grid.within_reach(request)
-        for nurse_index in by_commune.get(request.commune or "", ()):
-            if nurse_index not in zone:
-                nurse = instance.nurses[nurse_index]
-                zone[nurse_index] = great_circle_km(nurse.lat, nurse.lon, request.lat, request.lon)
-        found, refusal = _candidates_of(index, request, zone, instance.nurses, travel)
-        if found:
-            by_request[index] = found
-        else:
-            refusals[index] = refusal
-    return Candidates(by_request, refusals, held)
+    waiting = np.array([r for r in range(len(instance.requests)) if r not in found.held])
+    for block in np.array_split(waiting, max(math.ceil(len(waiting) / BLOCK), 1)):
+        if len(block):
+            table.block(block, grid, nearest, found)
+    return found
+
+
+# Requests whose pairs with nearby nurses are filtered together: large enough that array work
+# outweighs Python's, small enough to bound memory (a few hundred pairs per request in a city).
+BLOCK = 1024
 
 
 def _held(instance: Instance, travel: TravelModel) -> dict[int, Candidate]:
@@ -92,83 +89,202 @@ def _held(instance: Instance, travel: TravelModel) -> dict[int, Candidate]:
     return held
 
 
-def _candidates_of(index, request: Request, zone: dict[int, float], nurses, travel):
-    if not zone:
-        return [], "no eligible nurse"
-    skilled = {n: d for n, d in zone.items() if request.skills <= nurses[n].skills}
-    if not skilled:
-        return [], "no nurse with the skills"
-    speaking = {
-        n: d
-        for n, d in skilled.items()
-        if not request.languages or request.languages & nurses[n].languages
-    }
-    if not speaking:
-        return [], "no nurse speaking the language"
-    if all(nurses[n].capacity <= 0 for n in speaking):
-        return [], "no capacity"
-    found = []
-    for nurse_index, distance in sorted(speaking.items(), key=lambda item: item[1]):
-        nurse = nurses[nurse_index]
-        if nurse.capacity <= 0:
-            continue
-        for window, (opens, closes) in enumerate(nurse.windows):
-            start = earliest_start(request, distance, travel.at(opens), travel.at(closes), travel)
-            if start is not None:
-                found.append(Candidate(index, nurse_index, window, distance, start))
-    if not found:
-        return [], "no window before due time"
-    return found, ""
+class _Table:
+    """Nurses and requests as arrays (skills and languages as bit masks, times in seconds since
+    now), so the rules are applied to many request–nurse pairs at once."""
+
+    def __init__(self, instance: Instance, travel: TravelModel):
+        nurses, requests = instance.nurses, instance.requests
+        self.instance, self.travel = instance, travel
+        words = sorted({w for n in nurses for w in n.skills | n.languages})
+        words += sorted({w for r in requests for w in r.skills | r.languages} - set(words))
+        bit = {word: 1 << position for position, word in enumerate(words)}
+        kind = np.int64 if len(words) < 63 else object  # object: Python's unbounded ints
+
+        def masks(items, attribute):
+            return np.array([sum(bit[w] for w in getattr(i, attribute)) for i in items], kind)
+
+        self.nurse_skills, self.nurse_languages = (
+            masks(nurses, "skills"),
+            masks(nurses, "languages"),
+        )
+        self.skills, self.languages = masks(requests, "skills"), masks(requests, "languages")
+        self.capacity = np.array([n.capacity for n in nurses], dtype=np.int64)
+        width = max((len(n.windows) for n in nurses), default=1)
+        self.opens = np.full((len(nurses), width), np.inf)
+        self.closes = np.full((len(nurses), width), -np.inf)
+        for index, nurse in enumerate(nurses):
+            for window, (opens, closes) in enumerate(nurse.windows):
+                self.opens[index, window] = max(travel.at(opens), 0.0)
+                self.closes[index, window] = travel.at(closes)
+        self.lats = np.array([r.lat for r in requests], dtype=np.float64)
+        self.lons = np.array([r.lon for r in requests], dtype=np.float64)
+        self.earliest = np.array([travel.at(r.earliest) for r in requests], dtype=np.float64)
+        self.due = np.array([travel.at(r.due) for r in requests], dtype=np.float64)
+        self.service = np.array([r.service_minutes * 60 for r in requests], dtype=np.float64)
+        nurse_of = {nurse.id: index for index, nurse in enumerate(nurses)}
+        self.usual = np.array([nurse_of.get(r.preferred_nurse or "", -1) for r in requests])
+        # Sector communes: (commune number, nurse) pairs sorted by commune, and each request's
+        # commune number (-1 for a commune no nurse lists).
+        number: dict[str, int] = {}
+        pairs = sorted(
+            (number.setdefault(c, len(number)), n)
+            for n, nurse in enumerate(nurses)
+            for c in nurse.communes
+        )
+        self.sector_communes = np.array([c for c, _n in pairs], dtype=np.int64)
+        self.sector_nurses = np.array([n for _c, n in pairs], dtype=np.int64)
+        self.commune = np.array([number.get(r.commune or "", -1) for r in requests])
+
+    def block(self, block: np.ndarray, grid: "_NurseGrid", nearest, found: Candidates) -> None:
+        """Candidates, refusals and counts for a block of request indices."""
+        slot, nurse, km = grid.pairs(self.lats[block], self.lons[block])
+        known = self.commune[block]
+        lo = np.searchsorted(self.sector_communes, known, "left")
+        hi = np.searchsorted(self.sector_communes, known, "right")
+        hi[known < 0] = lo[known < 0]
+        sector_slot, rows = _expand(lo, hi)
+        sector_nurse = self.sector_nurses[rows]
+        sector_km = grid.distances(
+            self.lats[block][sector_slot], self.lons[block][sector_slot], sector_nurse
+        )
+        # A nurse whose radius covers the patient is already paired with her.
+        beyond = sector_km > grid.radii[sector_nurse]
+        slot = np.concatenate([slot, sector_slot[beyond]])
+        nurse = np.concatenate([nurse, sector_nurse[beyond]])
+        km = np.concatenate([km, sector_km[beyond]])
+        size = len(block)
+        counts = [np.bincount(slot, minlength=size)]
+        request = block[slot]
+        needed = self.skills[request]
+        keep = (self.nurse_skills[nurse] & needed) == needed
+        counts.append(np.bincount(slot[keep], minlength=size))
+        spoken = self.languages[request]
+        keep &= (spoken == 0) | ((self.nurse_languages[nurse] & spoken) != 0)
+        counts.append(np.bincount(slot[keep], minlength=size))
+        keep &= self.capacity[nurse] > 0
+        counts.append(np.bincount(slot[keep], minlength=size))
+        slot, nurse, km, request = slot[keep], nurse[keep], km[keep], request[keep]
+        drive = (km * self.travel.detour * self.travel.seconds_per_km)[:, None]
+        service = self.service[request][:, None]
+        starts = np.maximum(self.opens[nurse] + drive, self.earliest[request][:, None])
+        fits = (starts + service <= self.due[request][:, None]) & (
+            starts + service + drive <= self.closes[nurse]
+        )
+        able = fits.any(axis=1)
+        counts.append(np.bincount(slot[able], minlength=size))
+        slot, nurse, km, starts, fits = slot[able], nurse[able], km[able], starts[able], fits[able]
+        # By request, then nearest first: one float key sorts faster than two.
+        order = np.argsort(slot + km / (2 * km.max(initial=0.0) + 1), kind="stable")
+        slot, nurse, km, starts, fits = (
+            slot[order],
+            nurse[order],
+            km[order],
+            starts[order],
+            fits[order],
+        )
+        eligible = counts[-1]
+        if nearest is not None:
+            first_of = np.concatenate([[0], np.cumsum(eligible)[:-1]])
+            rank = np.arange(len(slot)) - first_of[slot]
+            keep = (rank < nearest) | (nurse == self.usual[block][slot])
+            slot, nurse, km, starts, fits = (
+                slot[keep],
+                nurse[keep],
+                km[keep],
+                starts[keep],
+                fits[keep],
+            )
+        lists: dict[int, list[Candidate]] = defaultdict(list)
+        for s, n, d, times, fit in zip(
+            slot.tolist(),
+            nurse.tolist(),
+            km.tolist(),
+            starts.tolist(),
+            fits.tolist(),
+            strict=True,
+        ):
+            r = int(block[s])
+            lists[r].extend(Candidate(r, n, w, d, time) for w, time in enumerate(times) if fit[w])
+        found.by_request.update(lists)
+        for s, r in enumerate(block.tolist()):
+            found.eligible[r] = int(eligible[s])
+            if not eligible[s]:
+                stage = next(k for k, count in enumerate(counts) if not count[s])
+                found.refusals[r] = _STAGES[stage]
 
 
-def earliest_start(request: Request, distance_km: float, opens: float, closes: float, travel):
-    """When the nurse can start this visit alone in a window [opens, closes] (seconds since now),
-    leaving her practice at the window's start and back by its end; None if she cannot."""
-    drive = travel.drive_seconds(distance_km)
-    service = request.service_minutes * 60
-    start = max(max(opens, 0.0) + drive, travel.at(request.earliest))
-    if start + service > travel.at(request.due) or start + service + drive > closes:
-        return None
-    return start
+# The rule that stops a request, by the first filter that leaves it no nurse.
+_STAGES = (
+    "no eligible nurse",
+    "no nurse with the skills",
+    "no nurse speaking the language",
+    "no capacity",
+    "no window before due time",
+)
+
+
+def _expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ranges [lo[i], hi[i]): the i of each element and the element, as flat arrays."""
+    counts = hi - lo
+    owner = np.repeat(np.arange(len(lo)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return owner, np.repeat(lo, counts) + offsets
 
 
 class _NurseGrid:
-    """Nurses bucketed by practice in cells as tall as the largest radius, so the nurses that can
-    reach a patient are among the nine cells around her."""
+    """Nurses bucketed by practice, in one grid per class of radius whose cells are as tall as
+    the class's largest radius: the nurses that can reach a patient are among the cells around
+    hers in each grid, and a town's many short-radius nurses are not scanned from afar. Each grid
+    is one sorted array of cell keys, searched for many patients at once."""
 
     def __init__(self, nurses: tuple[Nurse, ...]):
-        self.nurses = nurses
-        largest = max((n.radius_km for n in nurses), default=0.0)
-        self.cell = max(largest / KM_PER_DEGREE, 0.01)
-        cells: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for index, nurse in enumerate(nurses):
-            cells[self._cell_of(nurse.lat, nurse.lon)].append(index)
-        self.cells = {key: np.array(members) for key, members in cells.items()}
         self.lats = np.array([n.lat for n in nurses], dtype=np.float64)
         self.lons = np.array([n.lon for n in nurses], dtype=np.float64)
         self.radii = np.array([n.radius_km for n in nurses], dtype=np.float64)
+        power = np.ceil(np.log2(np.maximum(self.radii, 1.0))).astype(np.int64)
+        self.grids = []
+        for level in np.unique(power).tolist():
+            members = np.flatnonzero(power == level)
+            cell = max(2.0**level / KM_PER_DEGREE, 0.01)
+            keys = _keys(self.lats[members] // cell, self.lons[members] // cell)
+            order = np.argsort(keys, kind="stable")
+            self.grids.append((cell, keys[order], members[order]))
 
-    def _cell_of(self, lat: float, lon: float) -> tuple[int, int]:
-        return math.floor(lat / self.cell), math.floor(lon / self.cell)
+    def distances(self, lats, lons, nurses) -> np.ndarray:
+        return great_circle_km_pairs(lats, lons, self.lats[nurses], self.lons[nurses])
 
-    def within_reach(self, request: Request) -> dict[int, float]:
-        """Nurses whose radius covers the patient, with their great-circle distance."""
-        row, column = self._cell_of(request.lat, request.lon)
-        # A degree of longitude shrinks with latitude: look as many columns wide as the radius.
-        shrink = max(math.cos(math.radians(min(abs(request.lat) + self.cell, 89.0))), 0.01)
-        span = math.ceil(1 / shrink)
-        members = [
-            self.cells[key]
-            for key in (
-                (row + dr, column + dc) for dr in (-1, 0, 1) for dc in range(-span, span + 1)
-            )
-            if key in self.cells
-        ]
-        if not members:
-            return {}
-        indices = np.concatenate(members)
-        distances = great_circle_km_many(
-            request.lat, request.lon, self.lats[indices], self.lons[indices]
-        )
-        close = distances <= self.radii[indices]
-        return dict(zip(indices[close].tolist(), distances[close].tolist(), strict=True))
+    def pairs(self, lats: np.ndarray, lons: np.ndarray):
+        """(patient position, nurse, km) for every nurse whose radius covers each patient."""
+        slots, nurses = [], []
+        for cell, keys, members in self.grids:
+            rows, columns = lats // cell, lons // cell
+            # A degree of longitude shrinks with latitude: look as many columns wide as a radius.
+            shrink = np.maximum(np.cos(np.radians(np.minimum(np.abs(lats) + cell, 89.0))), 0.01)
+            span = np.ceil(1 / shrink)
+            for dr in (-1, 0, 1):
+                for dc in range(-int(span.max()), int(span.max()) + 1):
+                    wanted = np.flatnonzero(np.abs(dc) <= span)
+                    key = _keys(rows[wanted] + dr, columns[wanted] + dc)
+                    lo = np.searchsorted(keys, key, "left")
+                    hi = np.searchsorted(keys, key, "right")
+                    owner, rank = _expand(lo, hi)
+                    slots.append(wanted[owner])
+                    nurses.append(members[rank])
+        slot = np.concatenate(slots) if slots else np.empty(0, dtype=np.int64)
+        nurse = np.concatenate(nurses) if nurses else np.empty(0, dtype=np.int64)
+        # Most nurses of the cells around are out of reach: a flat-Earth test with a wide margin
+        # sets them aside before the exact distance (their trigonometry costs far more).
+        north = (lats[slot] - self.lats[nurse]) * KM_PER_DEGREE
+        east = (lons[slot] - self.lons[nurse]) * (KM_PER_DEGREE * np.cos(np.radians(lats)))[slot]
+        reach = self.radii[nurse] * 1.05 + 1.0
+        near = north * north + east * east <= reach * reach
+        slot, nurse = slot[near], nurse[near]
+        km = self.distances(lats[slot], lons[slot], nurse)
+        close = km <= self.radii[nurse]
+        return slot[close], nurse[close], km[close]
+
+
+def _keys(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """One integer per grid cell (rows and columns are small: degrees over a cell size)."""
+    return (rows.astype(np.int64) + (1 << 20)) * (1 << 21) + columns.astype(np.int64) + (1 << 20)

@@ -15,7 +15,10 @@ def assignment_reason(
     window: int,
     chosen: Candidate,
     candidates: list[Candidate],
+    eligible: int,
 ) -> str:
+    """`candidates` are the nearest nurses' windows the planner weighed; `eligible` counts every
+    nurse who could have made the visit alone."""
     opens, closes = nurse.windows[window]  # as written, in the nurse's own offset
     parts = []
     if any(f.request == request.id for f in instance.fixed):
@@ -31,13 +34,14 @@ def assignment_reason(
     parts.append(f"créneau {opens:%H:%M}–{closes:%H:%M}")
     nurses = sorted({(c.distance_km, c.nurse) for c in candidates})
     rank = [n for _d, n in nurses].index(chosen.nurse) + 1
-    if len(nurses) == 1:
+    eligible = max(eligible, len(nurses))
+    if eligible == 1:
         parts.append("seule infirmière possible")
     elif rank == 1:
-        parts.append(f"la plus proche des {len(nurses)} possibles")
+        parts.append(f"la plus proche des {eligible} possibles")
     else:
         parts.append(
-            f"{rank}e plus proche des {len(nurses)} possibles (les plus proches ont une tournée "
+            f"{rank}e plus proche des {eligible} possibles (les plus proches ont une tournée "
             "plus utile ailleurs ou sont complètes)"
         )
     return " ; ".join(parts)
@@ -58,7 +62,7 @@ DETAILS = {
 def unassigned_detail(reason: str, request: Request, candidates: int) -> str:
     if reason == "no capacity":
         return (
-            f"{candidates} créneau(x) d'infirmière pouvai(en)t faire cette visite seule, mais ils "
+            f"{candidates} infirmière(s) pouvai(en)t faire cette visite seule, mais leurs créneaux "
             "sont pris par des visites prioritaires ou plus proches avant l'échéance."
         )
     return DETAILS[reason]

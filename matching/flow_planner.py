@@ -5,6 +5,9 @@ generous, and completed and improved by insertion and relocation. Every step is 
 
 The flow's value is also an upper bound on the requests any plan can serve."""
 
+import itertools
+import math
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -15,6 +18,8 @@ from matching.model import Instance
 from matching.routes import RoutePlanner, Schedule
 
 METRES = 1000
+# Gathering visits into a nurse window starts from each of this many visits nearest to her.
+GATHER_SEEDS = 3
 
 
 @dataclass
@@ -28,16 +33,21 @@ def relaxed_assignment(
     candidates: dict[int, list[Candidate]],
     travel: TravelModel,
     held: dict[int, tuple[int, int]],
+    limits: dict[tuple[int, int], int] | None = None,
 ) -> tuple[dict[int, tuple[int, int]], int]:
     """Who serves whom in the relaxed problem, and how many are served: maximum first, then
     higher priority, then the usual nurse, then the fewest round-trip km. Accepted visits
-    (`held`) are not placed, but take their room in their window and their nurse's capacity."""
+    (`held`) are not placed, but take their room in their window and their nurse's capacity.
+    `limits` caps, per window, how many of the requests only it can serve it takes (see
+    `exclusive_limits`)."""
     requests, nurses = instance.requests, instance.nurses
     taken_window: dict[tuple[int, int], int] = defaultdict(int)
     taken_nurse: dict[int, int] = defaultdict(int)
     for window in held.values():
         taken_window[window] += 1
         taken_nurse[window[0]] += 1
+    # The shortest visit, accepted ones included, bounds how many fit in a window.
+    shortest = min((requests[r].service_minutes for r in candidates), default=1) * 60
     candidates = {r: cs for r, cs in candidates.items() if r not in held}
     windows = sorted({(c.nurse, c.window) for cs in candidates.values() for c in cs})
     nurse_ids = sorted({n for n, _w in windows})
@@ -45,6 +55,10 @@ def relaxed_assignment(
     request_node = {r: 2 + i for i, r in enumerate(sorted(candidates))}
     window_node = {w: 2 + len(request_node) + i for i, w in enumerate(windows)}
     nurse_node = {n: 2 + len(request_node) + len(windows) + i for i, n in enumerate(nurse_ids)}
+    limits = limits or {}
+    gate = {
+        w: 2 + len(request_node) + len(windows) + len(nurse_ids) + i for i, w in enumerate(limits)
+    }
     top_priority = max((requests[r].priority for r in candidates), default=0)
     longest = max((c.distance_km for cs in candidates.values() for c in cs), default=0.0)
     preference = int(2 * longest * instance.detour_factor * METRES) + 1
@@ -59,13 +73,24 @@ def relaxed_assignment(
             if wanted and wanted != nurses[c.nurse].id:
                 cost += preference
             cost += priority_step * (top_priority - request.priority)
+            window = (c.nurse, c.window)
+            exclusive = window in gate and len(candidates[r]) == 1
             flow.add_arc_with_capacity_and_unit_cost(
-                node, window_node[(c.nurse, c.window)], 1, cost
+                node, gate[window] if exclusive else window_node[window], 1, cost
             )
-    shortest = min((requests[r].service_minutes for r in candidates), default=1) * 60
+    for window, node in gate.items():
+        flow.add_arc_with_capacity_and_unit_cost(node, window_node[window], limits[window], 0)
+    # However many visits a round holds, it drives out to the first and back from the last:
+    # at least twice the way to the nearest patient it could take.
+    nearest_km: dict[tuple[int, int], float] = {}
+    for cs in candidates.values():
+        for c in cs:
+            key = (c.nurse, c.window)
+            nearest_km[key] = min(nearest_km.get(key, c.distance_km), c.distance_km)
     for (n, w), node in window_node.items():
         opens, closes = nurses[n].windows[w]
         length = travel.at(closes) - max(travel.at(opens), 0.0)
+        length -= 2 * travel.drive_seconds(nearest_km[(n, w)])
         room = max(int(length // shortest) - taken_window[(n, w)], 0)
         flow.add_arc_with_capacity_and_unit_cost(node, nurse_node[n], room, 0)
     for n, node in nurse_node.items():
@@ -76,7 +101,7 @@ def relaxed_assignment(
     status = flow.solve_max_flow_with_min_cost()
     if status != flow.OPTIMAL:
         return {}, 0
-    window_of_node = {node: w for w, node in window_node.items()}
+    window_of_node = {node: w for w, node in [*window_node.items(), *gate.items()]}
     request_of_node = {node: r for r, node in request_node.items()}
     chosen = {}
     for arc in range(flow.num_arcs()):
@@ -89,6 +114,35 @@ def relaxed_assignment(
     return chosen, len(chosen) + len(held)
 
 
+def exclusive_limits(
+    candidates: dict[int, list[Candidate]], planner: RoutePlanner, largest: int = 5
+) -> dict[tuple[int, int], int]:
+    """For each nurse window that is the only one some requests have (up to `largest` of them),
+    how many of those fit together in one round: a far patient may fill a window alone."""
+    only: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for r, cs in candidates.items():
+        if len(cs) == 1:
+            only[(cs[0].nurse, cs[0].window)].append(r)
+    limits = {}
+    for window, requests in only.items():
+        if not 2 <= len(requests) <= largest:
+            continue
+        fits = next(
+            (
+                size
+                for size in range(len(requests), 0, -1)
+                if any(
+                    planner.best(*window, chosen) is not None
+                    for chosen in itertools.combinations(requests, size)
+                )
+            ),
+            0,
+        )
+        if fits < len(requests):
+            limits[window] = fits
+    return limits
+
+
 class FlowPlanner:
     def __init__(self, instance: Instance, travel: TravelModel, planner: RoutePlanner, fixed):
         self.instance = instance
@@ -96,7 +150,8 @@ class FlowPlanner:
         self.routes = planner
         self.fixed = fixed  # request index -> (nurse index, window)
 
-    def plan(self, candidates: dict[int, list[Candidate]]) -> FlowPlan:
+    def plan(self, candidates: dict[int, list[Candidate]], deadline: float = math.inf) -> FlowPlan:
+        """The plan; improvement by relocation stops at `deadline` (time.perf_counter())."""
         chosen, bound = relaxed_assignment(self.instance, candidates, self.travel, self.fixed)
         chosen.update(self.fixed)
         members: dict[tuple[int, int], list[int]] = defaultdict(list)
@@ -110,7 +165,14 @@ class FlowPlanner:
                 routes[window] = route
             waiting += dropped
         self._insert(routes, waiting, candidates)
-        self._relocate(routes, candidates)
+        for _round in range(3):
+            moved = self._relocate(routes, candidates, deadline)
+            gathered = self._gather(routes, candidates, deadline)
+            swapped = self._swap(routes, candidates, deadline)
+            if not (moved or gathered or swapped):
+                break
+        for window, route in routes.items():  # insertions kept each order; now the best order
+            routes[window] = self.routes.best(*window, route.order) or route
         return FlowPlan(routes, bound)
 
     def _repair(self, window, visits) -> tuple[Schedule | None, list[int]]:
@@ -149,8 +211,7 @@ class FlowPlanner:
             if window == exclude or load[c.nurse] >= self.instance.nurses[c.nurse].capacity:
                 continue
             current = routes.get(window)
-            visits = list(current.order) if current else []
-            route = self.routes.best(c.nurse, c.window, [*visits, r])
+            route = self.routes.insert(c.nurse, c.window, current.order if current else (), r)
             if route is None:
                 continue
             added = route.road_km - (current.road_km if current else 0.0)
@@ -169,25 +230,229 @@ class FlowPlanner:
                 window, route = found
                 routes[window] = route
                 load[window[0]] += 1
+            elif self._insert_ejecting(routes, r, candidates):
+                load.clear()
+                load.update(self._load(routes))
 
-    def _relocate(self, routes, candidates, rounds: int = 3) -> None:
+    def _insert_ejecting(self, routes, r, candidates) -> bool:
+        """Makes room for a request no round can take: one of its nurse windows gives up one of
+        its visits, or all of them, which other rounds take instead. The cheapest such exchange
+        in km is made."""
+        best, best_cost = None, None
+        for c in candidates[r]:
+            target = (c.nurse, c.window)
+            route = routes.get(target)
+            movable = [v for v in route.order if v not in self.fixed] if route else []
+            sets = [[v] for v in movable] + ([movable] if len(movable) > 1 else [])
+            for ejected in sets:
+                kept = [v for v in route.order if v not in ejected]
+                into = self.routes.insert(*target, kept, r)
+                if into is None:
+                    continue
+                trial = {**routes, target: into}
+                cost = into.road_km - route.road_km + self._cost(r, c.nurse)
+                for out in ejected:
+                    placed, key = self._best_insertion(
+                        trial, self._load(trial), out, candidates, exclude=target
+                    )
+                    if placed is None:
+                        break
+                    trial[placed[0]] = placed[1]
+                    cost += key[0]
+                else:
+                    if best_cost is None or cost < best_cost:
+                        best, best_cost = trial, cost
+        if best is None:
+            return False
+        routes.update(best)
+        return True
+
+    def _relocate(self, routes, candidates, deadline: float) -> bool:
         """Moves a visit to another nurse window when that drives fewer km overall."""
         load = self._load(routes)
-        for _round in range(rounds):
-            improved = False
-            for window in sorted(routes):
-                route = routes.get(window)
-                for r in list(route.order) if route else []:
-                    if r in self.fixed:
-                        continue
+        improved = False
+        for window in sorted(routes):
+            if time.perf_counter() > deadline:
+                break
+            route = routes.get(window)
+            for r in list(route.order) if route else []:
+                if r not in self.fixed:
                     improved |= self._try_move(routes, load, candidates, window, r)
-            if not improved:
-                return
+        return improved
+
+    def _gather(self, routes, candidates, deadline: float) -> bool:
+        """Gives one nurse window several visits taken from other routes when, together, that
+        drives fewer km, though no single move would: three patients of one street seen by one
+        nurse rather than three. The visits are drawn greedily, the best prefix kept."""
+        pools: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for r, options in candidates.items():
+            if r not in self.fixed:
+                for c in options:
+                    pools[(c.nurse, c.window)].append(r)
+        where = {r: window for window, route in routes.items() for r in route.order}
+        load = self._load(routes)
+        improved = False
+        for target in sorted(pools):
+            if time.perf_counter() > deadline:
+                break
+            change = self._gathering(routes, where, load, target, pools[target])
+            if change is None:
+                continue
+            improved = True
+            for window, route in change.items():
+                if route is None:
+                    routes.pop(window, None)
+                else:
+                    routes[window] = route
+                for r in route.order if route else ():
+                    where[r] = window
+            load.clear()
+            load.update(self._load(routes))
+        return improved
+
+    def _gathering(self, routes, where, load, target, pool):
+        """The best set of visits to move into `target`, as the routes it changes, or None:
+        greedy from each of the visits nearest the nurse as the first one taken."""
+        near = sorted(pool, key=lambda r: (self._distance(target[0], r), r))[:GATHER_SEEDS]
+        best, best_total = None, 1e-6
+        for seed in near:
+            found, total = self._gathered(routes, where, load, target, pool, seed)
+            if found is not None and total > best_total:
+                best, best_total = found, total
+        return best
+
+    def _swap(self, routes, candidates, deadline: float) -> bool:
+        """Puts a visit into a nurse window in place of one of hers, which goes to its best
+        place elsewhere, when that drives fewer km: a full round takes a nearer patient."""
+        pools: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for r, options in candidates.items():
+            if r not in self.fixed:
+                for c in options:
+                    pools[(c.nurse, c.window)].append(r)
+        improved = False
+        for target in sorted(routes):
+            if time.perf_counter() > deadline:
+                break
+            route = routes.get(target)
+            for out in list(route.order) if route else []:
+                if out in self.fixed or out not in routes[target].order:
+                    continue
+                improved |= self._try_swap(routes, candidates, target, out, pools[target])
+        return improved
+
+    def _try_swap(self, routes, candidates, target, out, pool) -> bool:
+        where = {r: window for window, route in routes.items() for r in route.order}
+        load = self._load(routes)
+        route = routes[target]
+        kept = [v for v in route.order if v != out]
+        best, best_gain = None, 1e-6
+        for r in pool:
+            source = where.get(r)
+            if source is None or source == target or r in self.fixed:
+                continue
+            into = self.routes.insert(*target, kept, r)
+            if into is None:
+                continue
+            before = routes[source]
+            rest = [v for v in before.order if v != r]
+            after = None
+            if rest:
+                after = self.routes.schedule(*source, rest) or self.routes.best(*source, rest)
+                if after is None:
+                    continue
+            trial = {**routes, target: into}
+            if after is None:
+                del trial[source]
+            else:
+                trial[source] = after
+            load_after = dict(load)
+            load_after[target[0]] += source[0] != target[0]
+            load_after[source[0]] -= source[0] != target[0]
+            load_after[target[0]] -= 1
+            # In + out leaves the target's load as it was; `out` goes where there is room.
+            placed, key = self._best_insertion(
+                trial, defaultdict(int, load_after), out, candidates, exclude=target
+            )
+            if placed is None:
+                continue
+            gain = (
+                route.road_km
+                + before.road_km
+                - into.road_km
+                - (after.road_km if after else 0.0)
+                - key[0]
+                + self._cost(r, source[0])
+                + self._cost(out, target[0])
+                - self._cost(r, target[0])
+            )
+            if gain > best_gain:
+                best, best_gain = (source, after, into, placed), gain
+        if best is None:
+            return False
+        source, after, into, (window, moved) = best
+        routes[target] = into
+        if after is None:
+            del routes[source]
+        else:
+            routes[source] = after
+        routes[window] = moved
+        return True
+
+    def _distance(self, nurse: int, r: int) -> float:
+        return self.routes.leg(-1 - nurse, r)
+
+    def _gathered(self, routes, where, load, target, pool, seed):
+        nurse = target[0]
+        room = self.instance.nurses[nurse].capacity - load[nurse]
+        current = routes.get(target)
+        trial = {target: current}
+        taken: set[int] = set(current.order) if current else set()
+        total, best, best_total = 0.0, None, 1e-6
+        for step_number in range(self.instance.nurses[nurse].capacity):
+            step = None
+            for r in pool if step_number else (seed,):
+                source = where.get(r)
+                if r in taken or source is None or source == target:
+                    continue
+                if source[0] != nurse and room <= 0:
+                    continue
+                before = trial.get(source, routes.get(source))
+                rest = [v for v in before.order if v != r]
+                after = None
+                if rest:
+                    after = self.routes.schedule(*source, rest) or self.routes.best(*source, rest)
+                    if after is None:
+                        continue
+                into = trial[target]
+                moved = self.routes.insert(*target, into.order if into else (), r)
+                if moved is None:
+                    continue
+                gain = (
+                    before.road_km
+                    - (after.road_km if after else 0.0)
+                    - (moved.road_km - (into.road_km if into else 0.0))
+                    + self._cost(r, source[0])
+                    - self._cost(r, nurse)
+                )
+                if step is None or gain > step[0]:
+                    step = (gain, r, source, after, moved)
+            if step is None:
+                break
+            gain, r, source, after, moved = step
+            trial[source], trial[target] = after, moved
+            taken.add(r)
+            room -= source[0] != nurse
+            total += gain
+            if total > best_total:
+                best, best_total = dict(trial), total
+        return best, best_total
 
     def _try_move(self, routes, load, candidates, window, r) -> bool:
         route = routes[window]
         rest = [v for v in route.order if v != r]
-        without = self.routes.best(window[0], window[1], rest) if rest else None
+        without = None
+        if rest:
+            without = self.routes.schedule(*window, rest) or self.routes.best(*window, rest)
         if rest and without is None:
             return False
         saving = route.road_km - (without.road_km if without else 0.0)

@@ -27,9 +27,10 @@ from matching.travel import great_circle_matrix
 METRES = 1000
 # Each request keeps its closest nurses only (and its usual nurse): a visit is never given to the
 # twentieth nurse away, and the routing model stays small.
-NEAREST_NURSES = 8
+NEAREST_NURSES = 12
 # Parts up to this many requests are solved as routing problems; larger ones by the flow planner.
 ROUTING_PART_LIMIT = 60
+SEARCH_SOLUTIONS = 200
 
 
 @dataclass
@@ -45,29 +46,32 @@ def solve(instance: Instance, params: Params | None = None) -> Solution:
     params = params or Params()
     started = time.perf_counter()
     travel = TravelModel(instance)
-    found = find_candidates(instance)
-    parts = _parts(instance, _pruned(instance, found.by_request))
+    found = find_candidates(instance, nearest=NEAREST_NURSES)
+    parts = _parts(instance, found.by_request)
     solution = Solution()
     served: set[int] = set()
-    budget = max(params.time_limit - (time.perf_counter() - started), 0.1)
-    total = sum(len(part.requests) for part in parts) or 1
+    # A tenth of the time limit is kept for writing the plan out and explaining it.
+    finish = started + params.time_limit * 0.9
+    left = sum(len(part.requests) for part in parts)
     rng = random.Random(params.seed)
     fixed_starts = {r: math.ceil(c.earliest_start) for r, c in found.held.items()}
     planner = RoutePlanner(instance, travel, fixed_starts)
     for part in sorted(parts, key=lambda p: -len(p.requests)):
         if params.seed:
             rng.shuffle(part.requests)  # another seed breaks ties another way, reproducibly
-        share = max(budget * len(part.requests) / total, 0.05)
+        # Each part's share of the time left, as its share of the requests left.
+        share = max((finish - time.perf_counter()) * len(part.requests) / max(left, 1), 0.05)
+        left -= len(part.requests)
         for (nurse_index, window), route in _plan_part(
             instance, part, travel, planner, found.held, share
         ):
-            _add_route(solution, instance, part, nurse_index, window, route)
+            _add_route(solution, instance, part, nurse_index, window, route, found.eligible)
             served.update(route.order)
     for index, request in enumerate(instance.requests):
         if index in served:
             continue
         reason = found.refusals.get(index, "no capacity")
-        detail = unassigned_detail(reason, request, len(found.by_request.get(index, [])))
+        detail = unassigned_detail(reason, request, found.eligible.get(index, 0))
         solution.unassigned.append(Unassigned(request.id, reason, detail))
     solution.seconds = time.perf_counter() - started
     return solution
@@ -77,7 +81,8 @@ def _plan_part(instance, part, travel, planner, held, seconds):
     """The flow planner first (fast, and it knows how many can be served at most); a routing
     search too when it falls short of that bound on a part small enough, the better plan kept."""
     windows = {r: (c.nurse, c.window) for r, c in held.items() if r in part.candidates}
-    plan = FlowPlanner(instance, travel, planner, windows).plan(part.candidates)
+    deadline = time.perf_counter() + seconds
+    plan = FlowPlanner(instance, travel, planner, windows).plan(part.candidates, deadline)
     routes = sorted(plan.routes.items())
     served = sum(len(route.order) for _window, route in routes)
     if served >= plan.upper_bound or len(part.requests) > ROUTING_PART_LIMIT:
@@ -95,21 +100,6 @@ def _value(instance, routes) -> tuple:
     usual = sum(1 for r, n in visits if requests[r].preferred_nurse == nurses[n].id)
     priority = sum(requests[r].priority for r, _n in visits)
     return len(visits), priority, usual, -sum(route.road_km for _w, route in routes)
-
-
-def _pruned(instance: Instance, by_request) -> dict[int, list[Candidate]]:
-    kept = {}
-    for index, candidates in by_request.items():
-        keep = instance.requests[index].preferred_nurse
-        nearest = []
-        for candidate in candidates:  # sorted by distance
-            if candidate.nurse not in nearest:
-                nearest.append(candidate.nurse)
-        allowed = set(nearest[:NEAREST_NURSES])
-        kept[index] = [
-            c for c in candidates if c.nurse in allowed or instance.nurses[c.nurse].id == keep
-        ]
-    return kept
 
 
 def _parts(instance: Instance, by_request: dict[int, list[Candidate]]) -> list[Part]:
@@ -171,11 +161,13 @@ class _PartModel:
         parameters.first_solution_strategy = (
             routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
         )
-        # Descent to a local optimum ends by itself, the same way on every machine: the plan is
-        # deterministic unless the time limit, a safety net, cuts it short.
+        # Guided local search escapes the local optima where a far visit holds a round that two
+        # nearer ones could share; it stops after a fixed number of solutions (the same plan on
+        # every machine) or at the part's share of the time limit, whichever comes first.
         parameters.local_search_metaheuristic = (
-            routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+            routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
         )
+        parameters.solution_limit = SEARCH_SOLUTIONS
         parameters.time_limit.FromMilliseconds(max(int(seconds * 1000), 10))
         assignment = routing.SolveWithParameters(parameters)
         if assignment is None:
@@ -215,20 +207,13 @@ class _PartModel:
             nurse_id = self.instance.nurses[nurse_index].id
             key = nurse_id if nurse_id in wanted.values() else None
             if key not in evaluators:
-                evaluators[key] = routing.RegisterTransitCallback(
-                    self._arc_cost(manager, wanted, key, preference)
-                )
+                # Matrices, not Python callbacks: the search reads them without calling back.
+                costs = self.metres.copy()
+                for node, other in wanted.items():
+                    if other != key:
+                        costs[:, node] += preference
+                evaluators[key] = routing.RegisterTransitMatrix(costs.tolist())
             routing.SetArcCostEvaluatorOfVehicle(evaluators[key], vehicle)
-
-    def _arc_cost(self, manager, wanted, nurse_id, preference):
-        metres = self.metres
-
-        def cost(from_index: int, to_index: int) -> int:
-            a, b = manager.IndexToNode(from_index), manager.IndexToNode(to_index)
-            other = wanted.get(b)
-            return int(metres[a, b]) + (preference if other and other != nurse_id else 0)
-
-        return cost
 
     def _time(self, routing, manager) -> None:
         seconds, service = self.seconds, self.service
@@ -296,7 +281,7 @@ class _PartModel:
             routing.AddDisjunction([index], penalty)
 
 
-def _add_route(solution, instance, part, nurse_index, window, route: Schedule) -> None:
+def _add_route(solution, instance, part, nurse_index, window, route: Schedule, eligible) -> None:
     nurse = instance.nurses[nurse_index]
     for r, start in zip(route.order, route.starts, strict=True):
         request = instance.requests[r]
@@ -311,7 +296,9 @@ def _add_route(solution, instance, part, nurse_index, window, route: Schedule) -
                 instance.now + timedelta(seconds=start),
                 instance.now + timedelta(seconds=start + request.service_minutes * 60),
                 candidate.distance_km,
-                assignment_reason(instance, request, nurse, window, candidate, part.candidates[r]),
+                assignment_reason(
+                    instance, request, nurse, window, candidate, part.candidates[r], eligible[r]
+                ),
             )
         )
     solution.routes.append(

@@ -25,6 +25,19 @@ def great_circle_km_many(
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(haversine, 0.0, 1.0)))
 
 
+def great_circle_km_pairs(
+    lats1: ArrayLike, lons1: ArrayLike, lats2: ArrayLike, lons2: ArrayLike
+) -> NDArray[np.float64]:
+    """Haversine distances between the i-th point of one list and the i-th of the other."""
+    lat1, lon1 = np.radians(np.asarray(lats1, dtype=np.float64)), np.radians(lons1)
+    lat2, lon2 = np.radians(np.asarray(lats2, dtype=np.float64)), np.radians(lons2)
+    haversine = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(haversine, 0.0, 1.0)))
+
+
 def great_circle_matrix(lats: ArrayLike, lons: ArrayLike) -> NDArray[np.float64]:
     """Distances between every pair of the given points, in km."""
     lats = np.asarray(lats, dtype=np.float64)
