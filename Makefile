@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run serve test bench lint format install install-test browser clean
+.PHONY: run serve test bench bench-eligibility bench-matching lint format install install-test browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[bench]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -49,8 +53,14 @@ test: install-test browser
 	$(BIN)/pytest
 
 ## bench: performance figures, printed as tables (PostgreSQL too when BENCH_DATABASE_URL is set)
-bench: install
+bench: bench-eligibility bench-matching
+
+bench-eligibility: install
 	$(BIN)/python -m benchmarks.eligibility
+
+## bench-matching: the planner against the bounds, PyVRP, VROOM and the broadcast (docs/benchmarks.md)
+bench-matching: $(VENV)/.installed-bench
+	$(BIN)/python -m benchmarks.matching $(BENCH_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .
