@@ -39,7 +39,7 @@ SIZES = {
         Size("rural", "rural department day (Ariège)", 30, 80, ("09",), 1.0, 1.0),
         Size("urban", "urban department surge (Rhône)", 150, 700, ("69",), 1.5, 2.0),
         Size("national", "national day (2021 peak)", 2000, 33000, (), 4.0, 5.0),
-        Size("surge", "national surge (2022-scale wave)", 50000, 100000, (), 45.0, 60.0),
+        Size("surge", "national surge (2022-scale wave)", 50000, 100000, (), 40.0, 60.0),
     )
 }
 

@@ -165,6 +165,7 @@ class FlowPlanner:
                 routes[window] = route
             waiting += dropped
         self._insert(routes, waiting, candidates)
+        self._trade_up(routes, candidates)
         for _round in range(3):
             moved = self._relocate(routes, candidates, deadline)
             gathered = self._gather(routes, candidates, deadline)
@@ -234,6 +235,38 @@ class FlowPlanner:
                 load.clear()
                 load.update(self._load(routes))
 
+    def _trade_up(self, routes, candidates) -> None:
+        """Serves more: a round gives up one visit for two requests no round took, when both
+        fit in its place (a far visit may hold a round two nearer ones could share)."""
+        served = {r for route in routes.values() for r in route.order}
+        waiting = sorted(r for r in candidates if r not in served)
+        if len(waiting) < 2:
+            return
+        pools = self._pools({r: candidates[r] for r in waiting})
+        load = self._load(routes)
+        for target in sorted(pools):
+            route = routes.get(target)
+            full = load[target[0]] >= self.instance.nurses[target[0]].capacity
+            if route is None or len(pools[target]) < 2 or full:
+                continue
+            done = False
+            for out in route.order:
+                if out in self.fixed or done:
+                    continue
+                kept = [v for v in route.order if v != out]
+                for pair in itertools.combinations(pools[target], 2):
+                    if served & set(pair):
+                        continue
+                    traded = self.routes.best(*target, [*kept, *pair])
+                    if traded is not None:
+                        routes[target] = traded
+                        served.update(pair)
+                        served.discard(out)
+                        load[target[0]] += 1
+                        done = True
+                        break
+        self._insert(routes, [r for r in candidates if r not in served], candidates)
+
     def _insert_ejecting(self, routes, r, candidates) -> bool:
         """Makes room for a request no round can take: one of its nurse windows gives up one of
         its visits, or all of them, which other rounds take instead. The cheapest such exchange
@@ -284,11 +317,7 @@ class FlowPlanner:
         """Gives one nurse window several visits taken from other routes when, together, that
         drives fewer km, though no single move would: three patients of one street seen by one
         nurse rather than three. The visits are drawn greedily, the best prefix kept."""
-        pools: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for r, options in candidates.items():
-            if r not in self.fixed:
-                for c in options:
-                    pools[(c.nurse, c.window)].append(r)
+        pools = self._pools(candidates)
         where = {r: window for window, route in routes.items() for r in route.order}
         load = self._load(routes)
         improved = False
@@ -310,6 +339,15 @@ class FlowPlanner:
             load.update(self._load(routes))
         return improved
 
+    def _pools(self, candidates) -> dict[tuple[int, int], list[int]]:
+        """For each nurse window, the requests it could take (accepted ones stay put)."""
+        pools: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for r, options in candidates.items():
+            if r not in self.fixed:
+                for c in options:
+                    pools[(c.nurse, c.window)].append(r)
+        return pools
+
     def _gathering(self, routes, where, load, target, pool):
         """The best set of visits to move into `target`, as the routes it changes, or None:
         greedy from each of the visits nearest the nurse as the first one taken."""
@@ -324,11 +362,7 @@ class FlowPlanner:
     def _swap(self, routes, candidates, deadline: float) -> bool:
         """Puts a visit into a nurse window in place of one of hers, which goes to its best
         place elsewhere, when that drives fewer km: a full round takes a nearer patient."""
-        pools: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for r, options in candidates.items():
-            if r not in self.fixed:
-                for c in options:
-                    pools[(c.nurse, c.window)].append(r)
+        pools = self._pools(candidates)
         improved = False
         for target in sorted(routes):
             if time.perf_counter() > deadline:
