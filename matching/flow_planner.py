@@ -8,7 +8,7 @@ The flow's value is also an upper bound on the requests any plan can serve."""
 import itertools
 import math
 import time
-from collections import defaultdict
+from collections import ChainMap, defaultdict
 from dataclasses import dataclass, field
 
 from ortools.graph.python import min_cost_flow
@@ -364,6 +364,8 @@ class FlowPlanner:
         place elsewhere, when that drives fewer km: a full round takes a nearer patient."""
         pools = self._pools(candidates)
         improved = False
+        where = {r: window for window, route in routes.items() for r in route.order}
+        load = self._load(routes)
         for target in sorted(routes):
             if time.perf_counter() > deadline:
                 break
@@ -371,12 +373,13 @@ class FlowPlanner:
             for out in list(route.order) if route else []:
                 if out in self.fixed or out not in routes[target].order:
                     continue
-                improved |= self._try_swap(routes, candidates, target, out, pools[target])
+                if self._try_swap(routes, candidates, target, out, pools[target], where, load):
+                    improved = True
+                    where = {r: window for window, route in routes.items() for r in route.order}
+                    load = self._load(routes)
         return improved
 
-    def _try_swap(self, routes, candidates, target, out, pool) -> bool:
-        where = {r: window for window, route in routes.items() for r in route.order}
-        load = self._load(routes)
+    def _try_swap(self, routes, candidates, target, out, pool, where, load) -> bool:
         route = routes[target]
         kept = [v for v in route.order if v != out]
         best, best_gain = None, 1e-6
@@ -394,18 +397,15 @@ class FlowPlanner:
                 after = self.routes.schedule(*source, rest) or self.routes.best(*source, rest)
                 if after is None:
                     continue
-            trial = {**routes, target: into}
-            if after is None:
-                del trial[source]
-            else:
-                trial[source] = after
-            load_after = dict(load)
-            load_after[target[0]] += source[0] != target[0]
-            load_after[source[0]] -= source[0] != target[0]
-            load_after[target[0]] -= 1
-            # In + out leaves the target's load as it was; `out` goes where there is room.
+            # The two changed rounds over the others, without copying them (None: emptied).
+            trial = ChainMap({target: into, source: after}, routes)
+            # `out` leaves the target nurse and `r` its source nurse; when they are the same
+            # nurse she has one visit less, else the target's load is as it was.
+            changes = {source[0]: load[source[0]] - 1}
+            if source[0] != target[0]:
+                changes[target[0]] = load[target[0]]
             placed, key = self._best_insertion(
-                trial, defaultdict(int, load_after), out, candidates, exclude=target
+                trial, ChainMap(changes, load), out, candidates, exclude=target
             )
             if placed is None:
                 continue

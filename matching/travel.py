@@ -14,27 +14,23 @@ def great_circle_km_many(
 ) -> NDArray[np.float64]:
     """Haversine distances from one point to each of many. Haversine loses precision only within
     metres of the antipode, which no two French places are near."""
-    lat1, lon1 = np.radians(lat), np.radians(lon)
-    lat2 = np.radians(np.asarray(lats, dtype=np.float64))
-    lon2 = np.radians(np.asarray(lons, dtype=np.float64))
-    haversine = (
-        np.sin((lat2 - lat1) / 2) ** 2
-        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    )
-    # Rounding can push the haversine a hair outside [0, 1], where arcsin is undefined.
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(haversine, 0.0, 1.0)))
+    return great_circle_km_pairs(lat, lon, lats, lons)
 
 
 def great_circle_km_pairs(
     lats1: ArrayLike, lons1: ArrayLike, lats2: ArrayLike, lons2: ArrayLike
 ) -> NDArray[np.float64]:
-    """Haversine distances between the i-th point of one list and the i-th of the other."""
-    lat1, lon1 = np.radians(np.asarray(lats1, dtype=np.float64)), np.radians(lons1)
-    lat2, lon2 = np.radians(np.asarray(lats2, dtype=np.float64)), np.radians(lons2)
+    """Haversine distances between the i-th point of one list and the i-th of the other (a single
+    point on either side is paired with every point of the other)."""
+    lat1 = np.radians(np.asarray(lats1, dtype=np.float64))
+    lon1 = np.radians(np.asarray(lons1, dtype=np.float64))
+    lat2 = np.radians(np.asarray(lats2, dtype=np.float64))
+    lon2 = np.radians(np.asarray(lons2, dtype=np.float64))
     haversine = (
         np.sin((lat2 - lat1) / 2) ** 2
         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     )
+    # Rounding can push the haversine a hair outside [0, 1], where arcsin is undefined.
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(haversine, 0.0, 1.0)))
 
 
