@@ -195,17 +195,20 @@ class _Table:
                 starts[keep],
                 fits[keep],
             )
+        # One candidate per fitting window, made from flat lists (row-major: by pair, then window).
+        pair, window = np.nonzero(fits)
+        numbers = block.tolist()
         lists: dict[int, list[Candidate]] = defaultdict(list)
-        for s, n, d, times, fit in zip(
-            slot.tolist(),
-            nurse.tolist(),
-            km.tolist(),
-            starts.tolist(),
-            fits.tolist(),
+        for s, n, d, w, time in zip(
+            slot[pair].tolist(),
+            nurse[pair].tolist(),
+            km[pair].tolist(),
+            window.tolist(),
+            starts[pair, window].tolist(),
             strict=True,
         ):
-            r = int(block[s])
-            lists[r].extend(Candidate(r, n, w, d, time) for w, time in enumerate(times) if fit[w])
+            r = numbers[s]
+            lists[r].append(Candidate(r, n, w, d, time))
         found.by_request.update(lists)
         for s, r in enumerate(block.tolist()):
             found.eligible[r] = int(eligible[s])

@@ -11,6 +11,7 @@ import time
 from collections import ChainMap, defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from matching.candidates import Candidate, TravelModel
@@ -39,7 +40,7 @@ def relaxed_assignment(
     higher priority, then the usual nurse, then the fewest round-trip km. Accepted visits
     (`held`) are not placed, but take their room in their window and their nurse's capacity.
     `limits` caps, per window, how many of the requests only it can serve it takes (see
-    `exclusive_limits`)."""
+    `exclusive_limits`). The graph is built as arrays: a national part has a million arcs."""
     requests, nurses = instance.requests, instance.nurses
     taken_window: dict[tuple[int, int], int] = defaultdict(int)
     taken_nurse: dict[int, int] = defaultdict(int)
@@ -48,69 +49,80 @@ def relaxed_assignment(
         taken_nurse[window[0]] += 1
     # The shortest visit, accepted ones included, bounds how many fit in a window.
     shortest = min((requests[r].service_minutes for r in candidates), default=1) * 60
-    candidates = {r: cs for r, cs in candidates.items() if r not in held}
-    windows = sorted({(c.nurse, c.window) for cs in candidates.values() for c in cs})
-    nurse_ids = sorted({n for n, _w in windows})
-    source, sink = 0, 1
-    request_node = {r: 2 + i for i, r in enumerate(sorted(candidates))}
-    window_node = {w: 2 + len(request_node) + i for i, w in enumerate(windows)}
-    nurse_node = {n: 2 + len(request_node) + len(windows) + i for i, n in enumerate(nurse_ids)}
+    order = sorted(r for r in candidates if r not in held)
+    flat = [c for r in order for c in candidates[r]]
+    if not flat:
+        return {}, len(held)
+    # One entry per candidate: its request's position in `order`, its window's in `windows`.
+    count = np.array([len(candidates[r]) for r in order], dtype=np.int64)
+    rank = np.repeat(np.arange(len(order)), count)
+    nurse = np.array([c.nurse for c in flat], dtype=np.int64)
+    km = np.array([c.distance_km for c in flat], dtype=np.float64)
+    width = max(len(nurses[n].windows) for n in set(nurse.tolist()))
+    keys, slot = np.unique(nurse * width + [c.window for c in flat], return_inverse=True)
+    windows = [(k // width, k % width) for k in keys.tolist()]
+    nurse_ids, nurse_slot = np.unique(keys // width, return_inverse=True)
     limits = limits or {}
-    gate = {
-        w: 2 + len(request_node) + len(windows) + len(nurse_ids) + i for i, w in enumerate(limits)
-    }
-    top_priority = max((requests[r].priority for r in candidates), default=0)
-    longest = max((c.distance_km for cs in candidates.values() for c in cs), default=0.0)
-    preference = int(2 * longest * instance.detour_factor * METRES) + 1
+    first_window = 2 + len(order)
+    first_nurse = first_window + len(windows)
+    first_gate = first_nurse + len(nurse_ids)
+    gate_of = np.full(len(windows), -1, dtype=np.int64)
+    window_index = {w: i for i, w in enumerate(windows)}
+    for i, window in enumerate(limits):
+        gate_of[window_index[window]] = first_gate + i
+    # Costs: round-trip metres; a step larger than any trip for missing the usual nurse, and a
+    # step larger than both for each level of priority below the highest.
+    usual_of = {n.id: i for i, n in enumerate(nurses)}
+    usual = np.array(
+        [
+            usual_of.get(requests[r].preferred_nurse, -2) if requests[r].preferred_nurse else -1
+            for r in order
+        ],
+        dtype=np.int64,
+    )
+    priority = np.array([requests[r].priority for r in order], dtype=np.int64)
+    preference = int(2 * km.max() * instance.detour_factor * METRES) + 1
     priority_step = preference * 2
+    cost = (2 * km * instance.detour_factor * METRES).astype(np.int64)
+    cost += np.where((usual[rank] != -1) & (usual[rank] != nurse), preference, 0)
+    cost += priority_step * (priority.max() - priority)[rank]
+    head = np.where((gate_of[slot] >= 0) & (count[rank] == 1), gate_of[slot], first_window + slot)
+    # Each request's arc from the source, then its arcs to windows, in request order.
+    starts = np.cumsum(count) - count
+    source, sink = 0, 1
     flow = min_cost_flow.SimpleMinCostFlow()
-    for r, node in request_node.items():
-        flow.add_arc_with_capacity_and_unit_cost(source, node, 1, 0)
-        request = requests[r]
-        for c in candidates[r]:
-            cost = int(2 * c.distance_km * instance.detour_factor * METRES)
-            wanted = request.preferred_nurse
-            if wanted and wanted != nurses[c.nurse].id:
-                cost += preference
-            cost += priority_step * (top_priority - request.priority)
-            window = (c.nurse, c.window)
-            exclusive = window in gate and len(candidates[r]) == 1
-            flow.add_arc_with_capacity_and_unit_cost(
-                node, gate[window] if exclusive else window_node[window], 1, cost
-            )
-    for window, node in gate.items():
-        flow.add_arc_with_capacity_and_unit_cost(node, window_node[window], limits[window], 0)
+    arcs = np.arange(len(flat)) + rank + 1  # the id each candidate's arc gets
+    flow.add_arcs_with_capacity_and_unit_cost(
+        np.insert(2 + rank, starts, source).astype(np.int32),
+        np.insert(head, starts, 2 + np.arange(len(order))).astype(np.int32),
+        np.ones(len(flat) + len(order), dtype=np.int64),
+        np.insert(cost, starts, 0),
+    )
+    for i, window in enumerate(limits):
+        flow.add_arc_with_capacity_and_unit_cost(
+            first_gate + i, first_window + window_index[window], limits[window], 0
+        )
     # However many visits a round holds, it drives out to the first and back from the last:
     # at least twice the way to the nearest patient it could take.
-    nearest_km: dict[tuple[int, int], float] = {}
-    for cs in candidates.values():
-        for c in cs:
-            key = (c.nurse, c.window)
-            nearest_km[key] = min(nearest_km.get(key, c.distance_km), c.distance_km)
-    for (n, w), node in window_node.items():
+    nearest_km = np.full(len(windows), np.inf)
+    np.minimum.at(nearest_km, slot, km)
+    for i, (n, w) in enumerate(windows):
         opens, closes = nurses[n].windows[w]
         length = travel.at(closes) - max(travel.at(opens), 0.0)
-        length -= 2 * travel.drive_seconds(nearest_km[(n, w)])
+        length -= 2 * travel.drive_seconds(float(nearest_km[i]))
         room = max(int(length // shortest) - taken_window[(n, w)], 0)
-        flow.add_arc_with_capacity_and_unit_cost(node, nurse_node[n], room, 0)
-    for n, node in nurse_node.items():
+        flow.add_arc_with_capacity_and_unit_cost(
+            first_window + i, first_nurse + int(nurse_slot[i]), room, 0
+        )
+    for i, n in enumerate(nurse_ids.tolist()):
         room = max(nurses[n].capacity - taken_nurse[n], 0)
-        flow.add_arc_with_capacity_and_unit_cost(node, sink, room, 0)
-    flow.set_node_supply(source, len(request_node))
-    flow.set_node_supply(sink, -len(request_node))
-    status = flow.solve_max_flow_with_min_cost()
-    if status != flow.OPTIMAL:
+        flow.add_arc_with_capacity_and_unit_cost(first_nurse + i, sink, room, 0)
+    flow.set_node_supply(source, len(order))
+    flow.set_node_supply(sink, -len(order))
+    if flow.solve_max_flow_with_min_cost() != flow.OPTIMAL:
         return {}, 0
-    window_of_node = {node: w for w, node in [*window_node.items(), *gate.items()]}
-    request_of_node = {node: r for r, node in request_node.items()}
-    chosen = {}
-    for arc in range(flow.num_arcs()):
-        if (
-            flow.flow(arc)
-            and flow.tail(arc) in request_of_node
-            and flow.head(arc) in window_of_node
-        ):
-            chosen[request_of_node[flow.tail(arc)]] = window_of_node[flow.head(arc)]
+    used = np.flatnonzero(flow.flows(arcs)).tolist()
+    chosen = {order[rank[i]]: windows[slot[i]] for i in used}
     return chosen, len(chosen) + len(held)
 
 
