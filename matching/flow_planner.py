@@ -72,19 +72,18 @@ def relaxed_assignment(
         gate_of[window_index[window]] = first_gate + i
     # Costs: round-trip metres; a step larger than any trip for missing the usual nurse, and a
     # step larger than both for each level of priority below the highest.
-    usual_of = {n.id: i for i, n in enumerate(nurses)}
-    usual = np.array(
+    missed = np.array(
         [
-            usual_of.get(requests[r].preferred_nurse, -2) if requests[r].preferred_nurse else -1
-            for r in order
-        ],
-        dtype=np.int64,
+            bool(requests[c.request].preferred_nurse)
+            and requests[c.request].preferred_nurse != nurses[c.nurse].id
+            for c in flat
+        ]
     )
     priority = np.array([requests[r].priority for r in order], dtype=np.int64)
     preference = int(2 * km.max() * instance.detour_factor * METRES) + 1
     priority_step = preference * 2
     cost = (2 * km * instance.detour_factor * METRES).astype(np.int64)
-    cost += np.where((usual[rank] != -1) & (usual[rank] != nurse), preference, 0)
+    cost += np.where(missed, preference, 0)
     cost += priority_step * (priority.max() - priority)[rank]
     head = np.where((gate_of[slot] >= 0) & (count[rank] == 1), gate_of[slot], first_window + slot)
     # Each request's arc from the source, then its arcs to windows, in request order.
