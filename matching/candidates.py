@@ -135,6 +135,16 @@ class _Table:
         self.sector_communes = np.array([c for c, _n in pairs], dtype=np.int64)
         self.sector_nurses = np.array([n for _c, n in pairs], dtype=np.int64)
         self.commune = np.array([number.get(r.commune or "", -1) for r in requests])
+        # Request–nurse pairs ruled out (the nurse already said no), as request * nurses + nurse.
+        self.excluded = np.array(
+            sorted(
+                r * len(nurses) + nurse_of[n]
+                for r, request in enumerate(requests)
+                for n in request.excluded_nurses
+                if n in nurse_of
+            ),
+            dtype=np.int64,
+        )
 
     def block(self, block: np.ndarray, grid: "_NurseGrid", nearest, found: Candidates) -> None:
         """Candidates, refusals and counts for a block of request indices."""
@@ -153,6 +163,9 @@ class _Table:
         slot = np.concatenate([slot, sector_slot[beyond]])
         nurse = np.concatenate([nurse, sector_nurse[beyond]])
         km = np.concatenate([km, sector_km[beyond]])
+        if self.excluded.size:
+            allowed = ~np.isin(block[slot] * len(self.capacity) + nurse, self.excluded)
+            slot, nurse, km = slot[allowed], nurse[allowed], km[allowed]
         size = len(block)
         counts = [np.bincount(slot, minlength=size)]
         request = block[slot]

@@ -132,6 +132,8 @@ def _eligibility(nurse, request) -> list[str]:
         problems.append(f"{nurse.id} lacks a skill {request.id} needs")
     if request.languages and not request.languages & nurse.languages:
         problems.append(f"{nurse.id} speaks none of {request.id}'s languages")
+    if nurse.id in request.excluded_nurses:
+        problems.append(f"{nurse.id} already refused {request.id}")
     return problems
 
 

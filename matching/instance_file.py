@@ -203,6 +203,7 @@ def _requests(reader: _Reader, value: Any, nurse_ids: set[str]) -> list[Request]
             reader.fail(f"{path}.commune", "a string is expected")
         skills = reader.strings(item, "skills", path)
         languages = reader.strings(item, "languages", path)
+        excluded = reader.strings(item, "excluded_nurses", path)
         if len(reader.problems) == before:
             requests.append(
                 Request(
@@ -217,6 +218,7 @@ def _requests(reader: _Reader, value: Any, nurse_ids: set[str]) -> list[Request]
                     languages,
                     preferred,
                     int(priority),
+                    excluded,
                 )
             )
     return requests

@@ -37,6 +37,8 @@ class Request:
     languages: frozenset[str] = frozenset()
     preferred_nurse: str | None = None
     priority: int = 0
+    # Nurses not to ask again: they declined this visit, let its offer expire or handed it back.
+    excluded_nurses: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,14 @@ def test_the_closest_nurse_is_chosen_without_a_preference():
     assert "la plus proche des 2 possibles" in result["assignments"][0]["reason"]
 
 
+def test_a_nurse_who_already_refused_is_not_asked_again():
+    nurses = [nurse("close", lat=43.01), nurse("far", lat=43.08)]
+    result = planned(instance(nurses, [request("r1", excluded_nurses=["close"])]))
+    assert result["assignments"][0]["nurse"] == "far"
+    alone = planned(instance(nurses[:1], [request("r1", excluded_nurses=["close"])]))
+    assert alone["unassigned"][0]["reason"] == "no eligible nurse"
+
+
 def test_a_commune_of_the_sector_makes_a_nurse_eligible_beyond_her_radius():
     nurses = [nurse("n1", radius=1, communes=["09225"], window=(8, 18))]
     result = planned(instance(nurses, [request("r1", lat=43.1, commune="09225")]))
