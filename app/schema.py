@@ -7,7 +7,9 @@ import registry.accounts
 import registry.api_tokens
 import registry.audit
 import registry.geo.cache
+import registry.notifications.models
 import registry.nurses.models
-import registry.requests.models  # noqa: F401
+import registry.requests.models
+import registry.visits.models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -105,6 +105,18 @@ class VisitRequest(SQLModel, table=True):
     status_changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     cancel_reason: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # The nurse who holds the visit (accepted it), and when she plans to come. Set only by the
+    # conditional update of `accept_offer`, so two nurses can never both hold it.
+    nurse_id: int | None = Field(default=None, foreign_key="nurse.id", index=True)
+    appointment_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Why the planner could not place it (its latest attempt), for agents and coordinators.
+    unassigned_reason: str = Field(default="", max_length=200)
+    # When agents and coordinators were alerted that it is close to its due time, unaccepted.
+    escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the nurse was reminded that the visit is unreported at the follow-up date (J+4).
+    follow_up_flagged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the patient's identity was replaced by a pseudonym (retention period over).
+    pseudonymised_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def status_label(self) -> str:
