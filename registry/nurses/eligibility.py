@@ -56,8 +56,8 @@ def eligible_nurses(
     her sector list), with every skill asked, a language in common when languages are given, and
     an availability window of at least `min_duration` inside [start, end]; nearest first."""
     covering = _covering(session, latitude, longitude, insee, skills, languages)
-    days = _local_days({candidate.timezone for candidate, _, _ in covering}, start, end)
-    windows = _windows_of(session, [candidate.id for candidate, _, _ in covering], days)
+    days = local_days({candidate.timezone for candidate, _, _ in covering}, start, end)
+    windows = windows_of(session, [candidate.id for candidate, _, _ in covering], days)
     # Many nurses keep the same hours in the same zone: expand each distinct pattern once.
     expanded: dict[tuple, list[Interval]] = {}
     eligible = []
@@ -92,7 +92,7 @@ def _covering(session, latitude, longitude, insee, skills, languages) -> list[tu
         Nurse.max_visits_per_day,
     )
     conditions = [Nurse.status == NurseStatus.ACTIVE, *_capability_filters(skills, languages)]
-    d_lat, d_lon = _box(latitude, _widest_radius(session))
+    d_lat, d_lon = search_box(latitude, widest_radius(session))
     in_box = session.exec(
         select(*columns).where(
             *conditions,
@@ -124,7 +124,7 @@ def _covering(session, latitude, longitude, insee, skills, languages) -> list[tu
     ]
 
 
-def _box(latitude: float, radius_km: float) -> tuple[float, float]:
+def search_box(latitude: float, radius_km: float) -> tuple[float, float]:
     # A little margin: the box must contain the whole great-circle disc.
     d_lat = radius_km * 1.01 / KM_PER_DEGREE_LATITUDE
     d_lon = d_lat / max(math.cos(math.radians(latitude)), 0.1)
@@ -145,7 +145,7 @@ def _capability_filters(skills: tuple[str, ...], languages: tuple[str, ...]) -> 
     return filters
 
 
-def _local_days(timezones: set[str], start: datetime, end: datetime) -> set[date]:
+def local_days(timezones: set[str], start: datetime, end: datetime) -> set[date]:
     """Every local date the interval touches, in any of the nurses' time zones."""
     days = set()
     for timezone in timezones:
@@ -157,7 +157,7 @@ def _local_days(timezones: set[str], start: datetime, end: datetime) -> set[date
     return days
 
 
-def _windows_of(session: Session, nurse_ids: list[int], days: set[date]) -> dict[int, list]:
+def windows_of(session: Session, nurse_ids: list[int], days: set[date]) -> dict[int, list]:
     """The availability rows of those nurses that can matter on those days, as plain rows
     (thousands of ORM objects would cost more than the whole query)."""
     grouped: dict[int, list] = defaultdict(list)
@@ -184,7 +184,7 @@ def _windows_of(session: Session, nurse_ids: list[int], days: set[date]) -> dict
     return grouped
 
 
-def _widest_radius(session: Session) -> float:
+def widest_radius(session: Session) -> float:
     """The largest radius among active nurses (an index seek), which bounds the search box."""
     widest = session.exec(
         select(func.max(Nurse.sector_radius_km)).where(Nurse.status == NurseStatus.ACTIVE)

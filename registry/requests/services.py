@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -35,6 +36,7 @@ from registry.requests.models import (
 )
 from registry.requests.schema import parse_request_input, skills_needed, windows_for_times
 from registry.timeutil import utcnow
+from registry.visits.models import HOLDING_STATUSES, Offer, OfferStatus
 
 S = RequestStatus
 TRANSITIONS = {
@@ -309,8 +311,54 @@ def transition(
     return request
 
 
+def transition_if(
+    session: Session,
+    request_id: int,
+    current: str,
+    target: str,
+    *,
+    actor: object,
+    reason: str = "",
+    values: dict[str, Any] | None = None,
+) -> bool:
+    """Moves the request from `current` to `target` only if the database still holds it in
+    `current` when it applies the change (a conditional UPDATE: of two concurrent callers, one
+    moves it, the other is told False). `values` are set in the same statement. The move is
+    recorded in the history and the audit log when it happens."""
+    current, target = RequestStatus(current), RequestStatus(target)
+    if target not in TRANSITIONS[current]:
+        raise ValueError(f"illegal transition {current} -> {target}")
+    reason = " ".join((reason or "").split())[:500]
+    moved = session.execute(
+        update(VisitRequest)
+        .where(VisitRequest.id == request_id, VisitRequest.status == current)
+        .values(status=target, status_changed_at=utcnow(), **(values or {}))
+    ).rowcount
+    if moved != 1:
+        return False
+    request = session.get(VisitRequest, request_id)
+    session.refresh(request)
+    _record(session, request, current, target, actor=actor, reason=reason)
+    audit.record(
+        session,
+        actor=actor,
+        action="visit_request.status_changed",
+        target_type="visit_request",
+        target_id=request_id,
+        details={"from": current.value, "to": target.value, "reason": reason},
+    )
+    return True
+
+
 def cancel_request(session: Session, request: VisitRequest, reason: str, *, actor: object):
-    return transition(session, request, S.CANCELLED, actor=actor, reason=reason)
+    """Cancels the request; an offer waiting for an answer, or accepted, is withdrawn."""
+    transition(session, request, S.CANCELLED, actor=actor, reason=reason)
+    session.execute(
+        update(Offer)
+        .where(Offer.request_id == request.id, Offer.status.in_(HOLDING_STATUSES))
+        .values(status=OfferStatus.WITHDRAWN, answered_at=utcnow())
+    )
+    return request
 
 
 def _record(session, request, current, target, *, actor, reason) -> None:

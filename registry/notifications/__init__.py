@@ -1,0 +1,1 @@
+"""Notifications: an outbox in the database, and the channels that deliver it."""

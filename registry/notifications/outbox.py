@@ -1,0 +1,184 @@
+"""Writing messages to the outbox (in the transaction of the change they announce) and
+delivering them: claimed one by one so two senders never send the same, retried with a growing
+delay, given up on visibly after the last attempt.
+
+Messages name a commune and a time, never a patient: the texts are built from an offer's
+summary or from counts, and the link leads to the secure page."""
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, func, select
+
+from registry.accounts import User
+from registry.notifications.models import Channel, DeliveryStatus, Notification
+from registry.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+CLAIM = timedelta(minutes=2)
+
+
+class Sender(Protocol):
+    def send(self, address: str, subject: str, body: str) -> None:
+        """Delivers one message or raises."""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user_id: int | None
+    email: str
+    phone: str = ""
+
+
+def recipient_of(user: User, phone: str = "") -> Recipient:
+    return Recipient(user.id, user.email, phone)
+
+
+def enqueue(
+    session: Session,
+    *,
+    key: str,
+    to: Recipient,
+    subject: str,
+    body: str,
+    channels: Iterable[str],
+    now: datetime | None = None,
+) -> list[Notification]:
+    """One message per channel the recipient can be reached on; a key already used (the same
+    event notified before) adds nothing."""
+    now = now or utcnow()
+    queued = []
+    for channel in channels:
+        address = to.phone if channel == Channel.SMS else to.email
+        if not address:
+            continue
+        message = Notification(
+            dedupe_key=f"{key}:{channel}"[:120],
+            user_id=to.user_id,
+            channel=channel,
+            address=address,
+            subject=subject[:200],
+            body=body[:2000],
+            next_attempt_at=now,
+            created_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(message)
+                session.flush()
+        except IntegrityError:
+            continue  # notified already
+        queued.append(message)
+    return queued
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def deliver_due(
+    new_session: Callable[[], Session],
+    senders: dict[str, Sender],
+    *,
+    now: Callable[[], datetime] = utcnow,
+    limit: int = 100,
+) -> DeliveryReport:
+    """Sends what is due, each message in its own short transaction: claimed, sent, marked.
+    A message whose sender died while holding it is claimed again once the claim lapses."""
+    report = DeliveryReport()
+    with new_session() as session:
+        due = session.exec(
+            select(Notification.id)
+            .where(
+                Notification.status == DeliveryStatus.PENDING,
+                Notification.next_attempt_at <= now(),
+                or_(Notification.claimed_until.is_(None), Notification.claimed_until <= now()),
+            )
+            .order_by(Notification.next_attempt_at, Notification.id)
+            .limit(limit)
+        ).all()
+    for message_id in due:
+        with new_session() as session:
+            _deliver_one(session, message_id, senders, now(), report)
+    return report
+
+
+def _deliver_one(session, message_id, senders, moment, report) -> None:
+    claimed = session.execute(
+        update(Notification)
+        .where(
+            Notification.id == message_id,
+            Notification.status == DeliveryStatus.PENDING,
+            or_(Notification.claimed_until.is_(None), Notification.claimed_until <= moment),
+        )
+        .values(claimed_until=moment + CLAIM)
+    ).rowcount
+    session.commit()
+    if not claimed:
+        return
+    message = session.get(Notification, message_id)
+    sender = senders.get(message.channel)
+    try:
+        if sender is None:
+            raise RuntimeError(f"aucun canal « {message.channel} » n'est configuré")
+        sender.send(message.address, message.subject, message.body)
+    except Exception as error:  # any failure of the channel: retried later, then reported
+        message.attempts += 1
+        message.last_error = f"{type(error).__name__}: {error}"[:500]
+        message.claimed_until = None
+        if message.attempts >= MAX_ATTEMPTS:
+            message.status = DeliveryStatus.FAILED
+            report.failed += 1
+            log.error("notification %s abandonnée : %s", message.id, message.last_error)
+        else:
+            message.next_attempt_at = moment + backoff(message.attempts)
+            report.retried += 1
+    else:
+        message.attempts += 1
+        message.status = DeliveryStatus.SENT
+        message.sent_at = moment
+        message.claimed_until = None
+        report.sent += 1
+    session.add(message)
+    session.commit()
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, 8… minutes after each failure, an hour at most."""
+    return timedelta(minutes=min(2 ** (attempts - 1), 60))
+
+
+def retry(session: Session, message_id: int) -> Notification | None:
+    """An admin sends a failed message again (from its first attempt)."""
+    message = session.get(Notification, message_id)
+    if message is None or message.status != DeliveryStatus.FAILED:
+        return None
+    message.status = DeliveryStatus.PENDING
+    message.attempts = 0
+    message.next_attempt_at = utcnow()
+    session.add(message)
+    return message
+
+
+def listing(
+    session: Session, status: str = "", page: int = 1, per_page: int = 50
+) -> tuple[list[Notification], int]:
+    query = select(Notification)
+    if status:
+        query = query.where(Notification.status == status)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(
+        query.order_by(Notification.created_at.desc(), Notification.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return list(rows), total

@@ -1,0 +1,116 @@
+"""The recurring checks: requests close to their due time with no nurse (escalated once), visits
+not reported by the follow-up date (J+4), and the retention purge that replaces a closed
+request's patient identity by a pseudonym while keeping what billing needs."""
+
+import hashlib
+import hmac
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from registry import audit
+from registry.requests.models import RequestStatus, VisitRequest
+
+S = RequestStatus
+NOT_YET_HELD = (S.RECEIVED, S.OFFERED, S.UNASSIGNED)
+CLOSED = (S.VISITED, S.BILLED, S.CANCELLED, S.REFUSED_BY_PATIENT, S.UNREACHABLE)
+SYSTEM = "système"
+
+
+def escalate_at_risk(session: Session, now: datetime, before: timedelta) -> list[VisitRequest]:
+    """Requests not accepted `before` their due time, not escalated yet: stamped, returned to
+    be announced to agents and coordinators."""
+    rows = list(
+        session.exec(
+            select(VisitRequest).where(
+                VisitRequest.status.in_(NOT_YET_HELD),
+                VisitRequest.due_at <= now + before,
+                VisitRequest.escalated_at.is_(None),
+            )
+        )
+    )
+    for request in rows:
+        request.escalated_at = now
+        session.add(request)
+        audit.record(
+            session,
+            actor=SYSTEM,
+            action="visit_request.escalated",
+            target_type="visit_request",
+            target_id=request.id,
+            details={"status": request.status, "due_at": request.due_at.isoformat()},
+        )
+    return rows
+
+
+def unreported_at_follow_up(session: Session, now: datetime) -> list[VisitRequest]:
+    """Accepted visits with no report at their follow-up date (J+4), not flagged yet: stamped,
+    returned to remind their nurse."""
+    rows = list(
+        session.exec(
+            select(VisitRequest).where(
+                VisitRequest.status == S.ACCEPTED,
+                VisitRequest.follow_up_at <= now,
+                VisitRequest.follow_up_flagged_at.is_(None),
+            )
+        )
+    )
+    for request in rows:
+        request.follow_up_flagged_at = now
+        session.add(request)
+    return rows
+
+
+def follow_up_list(session: Session, now: datetime, cpam_code: str | None = None) -> list:
+    """Every accepted visit still unreported at its follow-up date, oldest first."""
+    query = select(VisitRequest).where(
+        VisitRequest.status == S.ACCEPTED, VisitRequest.follow_up_at <= now
+    )
+    if cpam_code:
+        query = query.where(VisitRequest.cpam_code == cpam_code)
+    return list(session.exec(query.order_by(VisitRequest.follow_up_at, VisitRequest.id)))
+
+
+def purge_identities(
+    session: Session, now: datetime, retention: timedelta, secret: str, limit: int = 500
+) -> int:
+    """Closed requests older than the retention period lose the patient's identity: name,
+    phone, street and notes are erased, the NIR replaced by a keyed pseudonym (the same patient
+    keeps the same one, so counts stay right), the birth date kept to its year. The commune,
+    dates, status and everything billing needs remain. Idempotent; `limit` per run."""
+    rows = list(
+        session.exec(
+            select(VisitRequest)
+            .where(
+                VisitRequest.status.in_(CLOSED),
+                VisitRequest.status_changed_at <= now - retention,
+                VisitRequest.pseudonymised_at.is_(None),
+            )
+            .limit(limit)
+        )
+    )
+    for request in rows:
+        request.nir = pseudonym(request.nir, secret)
+        request.first_name = ""
+        request.last_name = ""
+        request.phone = ""
+        request.address_street = ""
+        request.notes = ""
+        request.birth_date = date(request.birth_date.year, 1, 1)
+        request.pseudonymised_at = now
+        session.add(request)
+    if rows:
+        audit.record(
+            session,
+            actor=SYSTEM,
+            action="visit_request.pseudonymised",
+            target_type="visit_request",
+            details={"count": len(rows), "ids": [r.id for r in rows][:50]},
+        )
+    return len(rows)
+
+
+def pseudonym(nir: str, secret: str) -> str:
+    """« P » and 14 hex digits of an HMAC of the NIR: stable, not reversible without the key."""
+    digest = hmac.new(secret.encode(), nir.encode(), hashlib.sha256).hexdigest()
+    return "P" + digest[:14]
