@@ -35,10 +35,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         api_geo,
         api_nurses,
         api_requests,
+        api_visits,
         coordinator,
         cpam,
         enrolment,
         nurse,
+        nurse_visits,
     )
 
     db.init_app(app)
@@ -48,6 +50,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     security.init_app(app)
     views.init_app(app)
     cli.init_app(app)
+
+    from app.jobs import scheduler
+
+    # The scheduler's elector starts with the first request a process serves (never in CLI
+    # commands); the lease then keeps it to one process in the deployment.
+    app.before_request(lambda: scheduler.start(app))
 
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(enrolment.blueprint)

@@ -1,4 +1,4 @@
-"""Operator commands: `flask --app app users …`, `tokens …` and `seed-demo`."""
+"""Operator commands: `flask --app app users …`, `tokens …`, `seed-demo`, `plan` and `jobs …`."""
 
 import click
 from flask import Flask
@@ -159,7 +159,41 @@ def nurses_import(path: str, validate: bool) -> None:
     )
 
 
+@click.command("plan", help="Lance une passe de planification et en affiche le résumé.")
+@with_appcontext
+def plan_command() -> None:
+    from app.jobs import tasks
+
+    summary = tasks.planning()
+    if summary is None:
+        raise click.ClickException("Une planification est déjà en cours ailleurs ; réessayez.")
+    click.echo(f"Planification : {summary.describe()}.")
+    for offer in summary.offered:
+        click.echo(f"  demande {offer.request_id} -> infirmier·e {offer.nurse_id} ({offer.reason})")
+
+
+jobs_cli = AppGroup("jobs", help="Tâches planifiées (le planificateur les lance seul).")
+
+
+@jobs_cli.command(
+    "run", help="Lance une tâche tout de suite : delivery, escalation, follow-up, purge."
+)
+@click.argument("name", type=click.Choice(["delivery", "escalation", "follow-up", "purge"]))
+def jobs_run(name: str) -> None:
+    from app.jobs import tasks
+
+    job = {
+        "delivery": tasks.delivery,
+        "escalation": tasks.escalation,
+        "follow-up": tasks.follow_up,
+        "purge": tasks.purge,
+    }[name]
+    click.echo(f"{name} : {job()}")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(plan_command)
+    app.cli.add_command(jobs_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(nurses_cli)
     app.cli.add_command(tokens_cli)

@@ -29,6 +29,17 @@ def _development_secret_key() -> str:
     return path.read_text().strip()
 
 
+CHANNELS = ("email", "sms", "console")
+
+
+def _channels(value: str) -> tuple[str, ...]:
+    channels = tuple(c.strip() for c in value.split(",") if c.strip())
+    unknown = [c for c in channels if c not in CHANNELS]
+    if unknown or not channels:
+        raise ConfigError(f"NOTIFICATION_CHANNELS: a list among {', '.join(CHANNELS)}")
+    return channels
+
+
 @dataclass
 class Settings:
     env: str
@@ -53,6 +64,16 @@ class Settings:
     revisit_block_days: int = 14
     at_risk_hours: int = 6
     ban_url: str = "https://api-adresse.data.gouv.fr"
+    offer_minutes: int = 30
+    offer_usual_nurse_minutes: int = 120
+    plan_time_limit: float = 5.0
+    # Plan new and refused requests at once, in the background (off: only the scheduler plans).
+    plan_on_change: bool = False
+    scheduler: bool = False
+    notification_channels: tuple[str, ...] = ("console",)
+    sms_gateway_url: str = ""
+    sms_gateway_key: str = ""
+    retention_days: int = 90
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, default_env: str = "development"):
@@ -97,6 +118,19 @@ class Settings:
             revisit_block_days=int(env_vars.get("REVISIT_BLOCK_DAYS", cls.revisit_block_days)),
             at_risk_hours=int(env_vars.get("AT_RISK_HOURS", cls.at_risk_hours)),
             ban_url=env_vars.get("BAN_URL", cls.ban_url),
+            offer_minutes=int(env_vars.get("OFFER_MINUTES", cls.offer_minutes)),
+            offer_usual_nurse_minutes=int(
+                env_vars.get("OFFER_USUAL_NURSE_MINUTES", cls.offer_usual_nurse_minutes)
+            ),
+            plan_time_limit=float(env_vars.get("PLAN_TIME_LIMIT", cls.plan_time_limit)),
+            plan_on_change=_bool(
+                env_vars.get("PLAN_ON_CHANGE", "false" if env == "test" else "true")
+            ),
+            scheduler=_bool(env_vars.get("SCHEDULER", "false" if env == "test" else "true")),
+            notification_channels=_channels(env_vars.get("NOTIFICATION_CHANNELS", "console")),
+            sms_gateway_url=env_vars.get("SMS_GATEWAY_URL", ""),
+            sms_gateway_key=env_vars.get("SMS_GATEWAY_KEY", ""),
+            retention_days=int(env_vars.get("RETENTION_DAYS", cls.retention_days)),
         )
 
     def flask_config(self) -> dict:

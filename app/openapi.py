@@ -512,6 +512,7 @@ def _schemas() -> dict[str, Schema]:
             }
         ),
         **_visit_request_schemas(),
+        **visit_schemas(),
         **_problem_schemas(),
     }
 
@@ -787,6 +788,10 @@ def openapi_document() -> dict:
             {"name": "Demandes de visite", "description": "Saisie et suivi par la CPAM."},
             {"name": "Infirmier·e·s", "description": "Le registre, tenu par la coordination."},
             {"name": "Géographie", "description": "Référentiel des communes."},
+            {
+                "name": "Visites (infirmier·e)",
+                "description": "Propositions, visites, comptes rendus.",
+            },
         ],
         "paths": {
             f"{API}/me": {
@@ -800,6 +805,7 @@ def openapi_document() -> dict:
             },
             **_visit_request_paths(),
             **_nurse_paths(),
+            **visit_paths(),
             f"{API}/geo/communes": {
                 "get": operation(
                     "search_communes",
@@ -829,3 +835,6 @@ def openapi_document() -> dict:
         },
         "components": _components(),
     }
+
+
+from app.openapi_visits import visit_paths, visit_schemas  # noqa: E402 (uses the helpers above)

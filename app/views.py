@@ -13,7 +13,11 @@ PARIS = ZoneInfo("Europe/Paris")
 
 # What each role sees in the navigation bar: (endpoint, label).
 NAVIGATION = {
-    Role.NURSE: [("nurse.home", "Mes visites"), ("nurse.profile", "Mes disponibilités")],
+    Role.NURSE: [
+        ("nurse.offers_page", "Mes propositions"),
+        ("nurse.visits_page", "Mes visites"),
+        ("nurse.profile", "Mes disponibilités"),
+    ],
     Role.AGENT: [
         ("agent.new_request", "Nouvelle demande"),
         ("agent.home", "Mes demandes"),

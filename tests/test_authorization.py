@@ -46,6 +46,14 @@ API_ROLES = {
     "api.get_visit_request": {Role.AGENT},
     "api.list_visit_requests": {Role.AGENT},
     "api.cancel_visit_request": {Role.AGENT},
+    "api.list_offers": {Role.NURSE},
+    "api.accept_offer": {Role.NURSE},
+    "api.decline_offer": {Role.NURSE},
+    "api.get_visit": {Role.NURSE},
+    "api.report_visit": {Role.NURSE},
+    "api.visit_unreachable": {Role.NURSE},
+    "api.hand_back_visit": {Role.NURSE},
+    "api.reschedule_visit": {Role.NURSE},
 }
 # Ids that exist in no table: the sweep must not change the data it runs on (revoke a token…).
 SAMPLE_ARGUMENTS = {"integer": 987654, "unicode": "x", "path": "css/app.css"}

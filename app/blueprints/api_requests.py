@@ -1,11 +1,12 @@
 """JSON API for visit requests: booking (idempotent), reading with history, listing, cancelling.
 Agents see the requests of their own CPAM only."""
 
-from flask import g, jsonify, request, url_for
+from flask import current_app, g, jsonify, request, url_for
 
 from app.blueprints.api import blueprint, json_body, roles
 from app.db import begin_write, get_session
 from app.geocoding import geocoder
+from app.jobs.scheduler import plan_soon
 from app.pagination import requested_page, requested_per_page
 from app.rules import booking_rules
 from registry.accounts import Role
@@ -83,6 +84,8 @@ def create_visit_request():
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
     db.commit()
+    if created:
+        plan_soon(current_app._get_current_object())
     response = jsonify(request_document(visit))
     response.status_code = 201 if created else 200
     response.headers["Location"] = url_for("api.get_visit_request", request_id=visit.id)

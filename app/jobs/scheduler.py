@@ -1,0 +1,133 @@
+"""One APScheduler for the whole deployment. Every serving process runs an elector thread that
+takes or renews the `scheduler` lease; the one holding it runs the scheduler, the others wait to
+take over if it stops renewing (crash, kill -9, host down). Jobs live in the database (APScheduler's
+SQLAlchemy job store), coalesce missed runs into one, and resume after a restart."""
+
+import atexit
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, timedelta
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+
+from app.jobs import leases, tasks
+
+log = logging.getLogger("vdsi.scheduler")
+LEASE = "scheduler"
+LEASE_TIME = timedelta(seconds=45)
+RENEW_SECONDS = 10.0
+JOBS = (
+    ("planning", "app.jobs.tasks:planning_job", IntervalTrigger(seconds=60)),
+    ("delivery", "app.jobs.tasks:delivery_job", IntervalTrigger(seconds=15)),
+    ("escalation", "app.jobs.tasks:escalation_job", IntervalTrigger(minutes=5)),
+    ("follow_up", "app.jobs.tasks:follow_up_job", IntervalTrigger(hours=1)),
+    ("purge", "app.jobs.tasks:purge_job", CronTrigger(hour=3, minute=15, timezone="Europe/Paris")),
+)
+
+
+class Elector(threading.Thread):
+    def __init__(self, app: Flask):
+        super().__init__(name="scheduler-elector", daemon=True)
+        self.app = app
+        self.holder = leases.process_identity()
+        self.scheduler: BackgroundScheduler | None = None
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self._tick()
+            except Exception:
+                log.exception("scheduler election failed; trying again")
+            self.stopping.wait(RENEW_SECONDS)
+
+    def _tick(self) -> None:
+        engine = self.app.extensions["engine"]
+        if leases.acquire(engine, LEASE, self.holder, LEASE_TIME):
+            if self.scheduler is None:
+                self.scheduler = _start(engine)
+                log.warning("scheduler started in %s", self.holder)
+        elif self.scheduler is not None:
+            log.warning("scheduler lease lost by %s: stopping", self.holder)
+            self._stop_scheduler()
+
+    def _stop_scheduler(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self._stop_scheduler()
+        try:
+            leases.release(self.app.extensions["engine"], LEASE, self.holder)
+        except Exception:  # the process is ending; the lease then expires on its own
+            log.exception("scheduler lease not released")
+
+
+def _start(engine) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 24 * 3600},
+        timezone=UTC,
+    )
+    scheduler.start(paused=True)
+    for job_id, reference, trigger in JOBS:
+        # A job already stored keeps its next run time: a restart resumes, it does not reset.
+        if scheduler.get_job(job_id) is None:
+            scheduler.add_job(reference, trigger, id=job_id, name=job_id)
+    scheduler.resume()
+    return scheduler
+
+
+_lock = threading.Lock()
+
+
+def start(app: Flask) -> None:
+    """Starts this process's elector, once (called on the first request a process serves)."""
+    with _lock:
+        if "scheduler" in app.extensions or not app.config["SETTINGS"].scheduler:
+            return
+        tasks.bind(app)
+        elector = Elector(app)
+        app.extensions["scheduler"] = elector
+        elector.start()
+        atexit.register(elector.stop)
+
+
+class PlanningTrigger:
+    """Plans at once, in the background, after a change (a booking, a decline, a hand-back).
+    Triggers that arrive while a pass is queued are merged into it."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planning")
+        self.queued: Future | None = None
+        self.lock = threading.Lock()
+
+    def request(self) -> None:
+        with self.lock:
+            if self.queued is not None and not self.queued.running() and not self.queued.done():
+                return
+            self.queued = self.executor.submit(self._pass)
+
+    def _pass(self) -> None:
+        with self.app.app_context():
+            try:
+                tasks.planning()
+            except Exception:
+                log.exception("planning after a change failed; the scheduler's pass will retry")
+
+
+def plan_soon(app: Flask) -> None:
+    """Asks for a planning pass now, when the deployment plans on change."""
+    if not app.config["SETTINGS"].plan_on_change:
+        return
+    with _lock:
+        trigger = app.extensions.setdefault("planning_trigger", PlanningTrigger(app))
+    trigger.request()

@@ -1,0 +1,117 @@
+"""The jobs themselves, each one short transaction (or a few) over the services, safe to run
+again at any time: the planning pass, delivery of notifications, escalations, J+4 reminders and
+the retention purge. The scheduler calls them by name; the CLI and the pages may call them too."""
+
+import logging
+from datetime import timedelta
+
+from flask import Flask, current_app
+from sqlmodel import Session
+
+from app import notify
+from app.db import begin_write
+from app.jobs import leases
+from app.rules import booking_rules, offer_rules
+from registry.notifications.outbox import DeliveryReport, deliver_due
+from registry.timeutil import utcnow
+from registry.visits import upkeep
+from registry.visits.planning import PlanSummary, plan_pass
+
+log = logging.getLogger("vdsi.jobs")
+# Set by the scheduler: its jobs are stored by name and run with this application.
+_application: Flask | None = None
+
+
+def bind(app: Flask) -> None:
+    global _application
+    _application = app
+
+
+def _engine():
+    return current_app.extensions["engine"]
+
+
+def planning(holder: str | None = None) -> PlanSummary | None:
+    """One planning pass, unless another process is running one (then None: it will see the
+    same requests, and the next pass anything that came after)."""
+    holder = holder or leases.process_identity()
+    lease_time = timedelta(seconds=max(120, offer_rules().plan_time_limit * 4))
+    if not leases.acquire(_engine(), "planning", holder, lease_time):
+        return None
+    try:
+        with Session(_engine(), expire_on_commit=False) as session:
+            begin_write(session)
+            summary = plan_pass(session, rules=offer_rules())
+            notify.offers_made(session, summary.offered)
+            notify.requests_flagged(session, summary.flagged, "unassigned")
+            session.commit()
+        return summary
+    finally:
+        leases.release(_engine(), "planning", holder)
+
+
+def delivery() -> DeliveryReport:
+    settings = current_app.config["SETTINGS"]
+    return deliver_due(lambda: Session(_engine(), expire_on_commit=False), notify.senders(settings))
+
+
+def escalation() -> int:
+    with Session(_engine(), expire_on_commit=False) as session:
+        begin_write(session)
+        flagged = upkeep.escalate_at_risk(session, utcnow(), booking_rules().at_risk_before)
+        notify.requests_flagged(session, flagged, "at-risk")
+        session.commit()
+    return len(flagged)
+
+
+def follow_up() -> int:
+    with Session(_engine(), expire_on_commit=False) as session:
+        begin_write(session)
+        due = upkeep.unreported_at_follow_up(session, utcnow())
+        notify.follow_ups_due(session, due)
+        session.commit()
+    return len(due)
+
+
+def purge() -> int:
+    settings = current_app.config["SETTINGS"]
+    with Session(_engine(), expire_on_commit=False) as session:
+        begin_write(session)
+        count = upkeep.purge_identities(
+            session, utcnow(), timedelta(days=settings.retention_days), settings.secret_key
+        )
+        session.commit()
+    return count
+
+
+def _run(name: str, job) -> None:
+    if _application is None:
+        raise RuntimeError("the scheduler's application is not bound")
+    with _application.app_context():
+        try:
+            result = job()
+        except Exception:
+            log.exception("job %s failed; it runs again at its next time", name)
+            raise
+        log.info("job %s: %s", name, result)
+
+
+# Entry points the job store refers to by name (module:function).
+def planning_job() -> None:
+    _run("planning", planning)
+
+
+def delivery_job() -> None:
+    _run("delivery", delivery)
+
+
+def escalation_job() -> None:
+    _run("escalation", escalation)
+
+
+def follow_up_job() -> None:
+    _run("follow_up", follow_up)
+
+
+def purge_job() -> None:
+    _run("purge", purge)
