@@ -58,19 +58,23 @@ def _staff(session: Session, request: VisitRequest) -> list[tuple[Recipient, str
     return staff
 
 
+def _tell_nurse(session: Session, nurse: Nurse, key: str, message: tuple[str, str]) -> None:
+    subject, body = message
+    enqueue(
+        session,
+        key=key,
+        to=_nurse_recipient(session, nurse),
+        subject=subject,
+        body=body,
+        channels=_settings().notification_channels,
+    )
+
+
 def offers_made(session: Session, offers: list[Offer]) -> None:
     for offer in offers:
         request = session.get(VisitRequest, offer.request_id)
-        nurse = session.get(Nurse, offer.nurse_id)
-        subject, body = messages.offer_message(request, _link("/nurse/offers"))
-        enqueue(
-            session,
-            key=f"offer:{offer.id}",
-            to=_nurse_recipient(session, nurse),
-            subject=subject,
-            body=body,
-            channels=_settings().notification_channels,
-        )
+        message = messages.offer_message(request, _link("/nurse/offers"))
+        _tell_nurse(session, session.get(Nurse, offer.nurse_id), f"offer:{offer.id}", message)
 
 
 def requests_flagged(session: Session, requests: list[VisitRequest], event: str) -> None:
@@ -91,26 +95,12 @@ def requests_flagged(session: Session, requests: list[VisitRequest], event: str)
 
 def follow_ups_due(session: Session, requests: list[VisitRequest]) -> None:
     for request in requests:
-        nurse = session.get(Nurse, request.nurse_id)
-        subject, body = messages.follow_up_message(request, _link(f"/nurse/visits/{request.id}"))
-        enqueue(
-            session,
-            key=f"follow-up:{request.id}",
-            to=_nurse_recipient(session, nurse),
-            subject=subject,
-            body=body,
-            channels=_settings().notification_channels,
+        message = messages.follow_up_message(request, _link(f"/nurse/visits/{request.id}"))
+        _tell_nurse(
+            session, session.get(Nurse, request.nurse_id), f"follow-up:{request.id}", message
         )
 
 
 def visit_cancelled(session: Session, request: VisitRequest, nurse_id: int) -> None:
-    nurse = session.get(Nurse, nurse_id)
-    subject, body = messages.cancelled_message(request, _link("/nurse/visits"))
-    enqueue(
-        session,
-        key=f"cancelled:{request.id}",
-        to=_nurse_recipient(session, nurse),
-        subject=subject,
-        body=body,
-        channels=_settings().notification_channels,
-    )
+    message = messages.cancelled_message(request, _link("/nurse/visits"))
+    _tell_nurse(session, session.get(Nurse, nurse_id), f"cancelled:{request.id}", message)

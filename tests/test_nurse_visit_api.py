@@ -184,3 +184,27 @@ def test_the_nurse_pages_take_her_from_the_offer_to_the_report(setting, client, 
     assert filed.status_code == 302, filed.get_data(as_text=True)
     assert fresh(db, request).status == "visited"
     assert "Visite faite" in client.get("/nurse/visits").get_data(as_text=True)
+
+
+def test_the_nurse_is_told_when_her_accepted_visit_is_cancelled(setting, db, client, make_user):
+    from registry.notifications.models import Notification
+
+    request, foix, _pamiers, call = setting
+    offer_id = call(foix, "GET", "/api/v1/offers").get_json()["items"][0]["id"]
+    call(foix, "POST", f"/api/v1/offers/{offer_id}/accept")
+    agent = db.get(User, request.agent_id)
+    _token, secret = api_tokens.issue_token(db, agent, name="SI", actor="t")
+    db.commit()
+    cancelled = client.post(
+        f"/api/v1/visit-requests/{request.id}/cancel",
+        json={"reason": "Patient hospitalisé"},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert cancelled.status_code == 200
+    told = db.exec(select(Notification).where(Notification.dedupe_key.startswith("cancelled:")))
+    message = told.one()
+    assert (
+        message.subject.startswith("Visite annulée à Foix")
+        and request.last_name not in message.body
+    )
+    assert db.get(Offer, offer_id).status == "withdrawn"

@@ -14,6 +14,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from app import notify
 from app.auth import restrict_to
 from app.db import begin_write, get_session
 from app.forms import CancelRequestForm
@@ -221,7 +222,9 @@ def cancel(request_id: int):
     form = CancelRequestForm()
     if form.validate_on_submit():
         try:
-            services.cancel_request(db, visit, form.reason.data, actor=current_user)
+            told = services.cancel_request(db, visit, form.reason.data, actor=current_user)
+            for nurse_id in told:
+                notify.visit_cancelled(db, visit, nurse_id)
         except ValidationFailed as error:
             form.reason.errors = [e.message for e in error.errors]
         except DomainError as error:

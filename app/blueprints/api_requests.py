@@ -3,6 +3,7 @@ Agents see the requests of their own CPAM only."""
 
 from flask import current_app, g, jsonify, request, url_for
 
+from app import notify
 from app.blueprints.api import blueprint, json_body, roles
 from app.db import begin_write, get_session
 from app.geocoding import geocoder
@@ -132,6 +133,7 @@ def cancel_visit_request(request_id: int):
     visit = services.request_for(db, request_id, g.api_user, purpose="cancel")
     body = json_body()
     reason = body.get("reason", "") if isinstance(body, dict) else ""
-    services.cancel_request(db, visit, str(reason), actor=g.api_user)
+    for nurse_id in services.cancel_request(db, visit, str(reason), actor=g.api_user):
+        notify.visit_cancelled(db, visit, nurse_id)
     db.commit()
     return jsonify(request_document(visit, services.history_of(db, visit.id)))

@@ -350,15 +350,18 @@ def transition_if(
     return True
 
 
-def cancel_request(session: Session, request: VisitRequest, reason: str, *, actor: object):
-    """Cancels the request; an offer waiting for an answer, or accepted, is withdrawn."""
+def cancel_request(
+    session: Session, request: VisitRequest, reason: str, *, actor: object
+) -> list[int]:
+    """Cancels the request; an offer waiting for an answer, or accepted, is withdrawn. Returns
+    the nurses whose offer or visit it was, to tell them."""
     transition(session, request, S.CANCELLED, actor=actor, reason=reason)
+    holding = (Offer.request_id == request.id, Offer.status.in_(HOLDING_STATUSES))
+    nurses = list(session.exec(select(Offer.nurse_id).where(*holding)))
     session.execute(
-        update(Offer)
-        .where(Offer.request_id == request.id, Offer.status.in_(HOLDING_STATUSES))
-        .values(status=OfferStatus.WITHDRAWN, answered_at=utcnow())
+        update(Offer).where(*holding).values(status=OfferStatus.WITHDRAWN, answered_at=utcnow())
     )
-    return request
+    return nurses
 
 
 def _record(session, request, current, target, *, actor, reason) -> None:
