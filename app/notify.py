@@ -51,7 +51,7 @@ def _staff(session: Session, request: VisitRequest) -> list[tuple[Recipient, str
     users = session.exec(
         select(User).where(User.active, User.role == Role.COORDINATOR).order_by(User.id)
     ).all()
-    staff = [(Recipient(u.id, u.email), _link("/coordinator/follow-up")) for u in users]
+    staff = [(Recipient(u.id, u.email), _link("/coordinator/")) for u in users]
     agent = session.get(User, request.agent_id) if request.agent_id else None
     if agent is not None and agent.active:
         staff.insert(0, (Recipient(agent.id, agent.email), _link(f"/agent/requests/{request.id}")))
