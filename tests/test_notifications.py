@@ -1,0 +1,104 @@
+"""The outbox delivers through a real SMTP server on loopback; when the server is down the
+message waits and is retried with a growing delay, then sent once it is back."""
+
+import socket
+from datetime import timedelta
+from email.header import decode_header, make_header
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
+from sqlmodel import Session, select
+
+from registry.notifications.channels import SmtpSender
+from registry.notifications.models import Notification
+from registry.notifications.outbox import Recipient, backoff, deliver_due, enqueue
+from registry.timeutil import utcnow
+
+
+class Inbox(Message):
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def handle_message(self, message):
+        self.messages.append(message)
+
+
+def subject(message) -> str:
+    """The subject as the recipient reads it (decoded from its RFC 2047 encoding, unfolded)."""
+    return " ".join(str(make_header(decode_header(message["Subject"]))).split())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_port():
+    return free_port()
+
+
+def queue_one(db):
+    enqueue(
+        db,
+        key="offer:1",
+        to=Recipient(None, "idel@exemple.fr"),
+        subject="Nouvelle visite proposée à Foix, à faire avant 18 h 30",
+        body="Répondre : http://127.0.0.1:5000/nurse/offers",
+        channels=["email"],
+    )
+    db.commit()
+
+
+def test_a_queued_message_is_sent_over_smtp_once(app, db, smtp_port):
+    inbox = Inbox()
+    server = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    server.start()
+    try:
+        queue_one(db)
+        queue_one(db)  # the same event again adds nothing
+        engine = app.extensions["engine"]
+        senders = {"email": SmtpSender("127.0.0.1", smtp_port, "VDSI <no-reply@vdsi.localhost>")}
+        report = deliver_due(lambda: Session(engine, expire_on_commit=False), senders)
+        again = deliver_due(lambda: Session(engine, expire_on_commit=False), senders)
+    finally:
+        server.stop()
+    assert (report.sent, again.sent) == (1, 0)
+    assert [subject(m) for m in inbox.messages] == [
+        "Nouvelle visite proposée à Foix, à faire avant 18 h 30"
+    ]
+    assert db.exec(select(Notification.status)).all() == ["sent"]
+
+
+def test_smtp_down_keeps_the_message_and_sends_it_when_the_server_returns(app, db, smtp_port):
+    queue_one(db)
+    engine = app.extensions["engine"]
+    senders = {"email": SmtpSender("127.0.0.1", smtp_port, "VDSI <no-reply@vdsi.localhost>")}
+    now = utcnow()
+    down = deliver_due(lambda: Session(engine, expire_on_commit=False), senders, now=lambda: now)
+    assert (down.sent, down.retried) == (0, 1)
+    message = db.exec(select(Notification)).one()
+    assert message.status == "pending" and message.attempts == 1 and message.last_error
+    assert message.next_attempt_at == now + backoff(1)
+    inbox = Inbox()
+    server = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    server.start()
+    try:
+        early = deliver_due(
+            lambda: Session(engine, expire_on_commit=False), senders, now=lambda: now
+        )
+        later = now + timedelta(minutes=2)
+        back = deliver_due(
+            lambda: Session(engine, expire_on_commit=False), senders, now=lambda: later
+        )
+    finally:
+        server.stop()
+    assert (early.sent, back.sent) == (0, 1)
+    assert len(inbox.messages) == 1
+
+
+def test_the_delay_doubles_up_to_an_hour():
+    assert [backoff(n).total_seconds() / 60 for n in (1, 2, 3, 4, 7, 8)] == [1, 2, 4, 8, 60, 60]
