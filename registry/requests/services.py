@@ -299,15 +299,7 @@ def transition(
     if target == S.CANCELLED:
         request.cancel_reason = reason
     session.add(request)
-    _record(session, request, current, target, actor=actor, reason=reason)
-    audit.record(
-        session,
-        actor=actor,
-        action="visit_request.status_changed",
-        target_type="visit_request",
-        target_id=request.id,
-        details={"from": current.value, "to": target.value, "reason": reason},
-    )
+    _record_move(session, request, current, target, actor=actor, reason=reason)
     return request
 
 
@@ -338,16 +330,21 @@ def transition_if(
         return False
     request = session.get(VisitRequest, request_id)
     session.refresh(request)
+    _record_move(session, request, current, target, actor=actor, reason=reason)
+    return True
+
+
+def _record_move(session, request, current, target, *, actor, reason) -> None:
+    """A status change in the request's history and in the audit log."""
     _record(session, request, current, target, actor=actor, reason=reason)
     audit.record(
         session,
         actor=actor,
         action="visit_request.status_changed",
         target_type="visit_request",
-        target_id=request_id,
+        target_id=request.id,
         details={"from": current.value, "to": target.value, "reason": reason},
     )
-    return True
 
 
 def cancel_request(
