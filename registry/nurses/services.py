@@ -24,6 +24,7 @@ from registry.nurses.models import (
     NurseStatus,
 )
 from registry.nurses.schema import PracticeInput, WindowInput
+from registry.text import one_line
 from registry.timeutil import utcnow
 
 TRANSITIONS = {
@@ -149,7 +150,7 @@ def change_status(
     target = NurseStatus(target)
     if target not in TRANSITIONS[current]:
         raise Conflict(f"Impossible de passer de « {current.label} » à « {target.label} ».")
-    reason = " ".join((reason or "").split())[:500]
+    reason = one_line(reason)
     if target in REASON_REQUIRED and not reason:
         invalid("reason", "Indiquez le motif de ce changement de statut.")
     nurse.status = target

@@ -35,6 +35,7 @@ from registry.requests.models import (
     VisitRequest,
 )
 from registry.requests.schema import parse_request_input, skills_needed, windows_for_times
+from registry.text import one_line
 from registry.timeutil import utcnow
 from registry.visits.models import HOLDING_STATUSES, Offer, OfferStatus
 
@@ -291,7 +292,7 @@ def transition(
             f"Une demande « {current.label} » ne peut pas passer à « {target.label} ».",
             current_status=current.value,
         )
-    reason = " ".join((reason or "").split())[:500]
+    reason = one_line(reason)
     if target in REASON_REQUIRED and not reason:
         invalid("reason", "Indiquez le motif.")
     request.status = target
@@ -320,7 +321,7 @@ def transition_if(
     current, target = RequestStatus(current), RequestStatus(target)
     if target not in TRANSITIONS[current]:
         raise ValueError(f"illegal transition {current} -> {target}")
-    reason = " ".join((reason or "").split())[:500]
+    reason = one_line(reason)
     moved = session.execute(
         update(VisitRequest)
         .where(VisitRequest.id == request_id, VisitRequest.status == current)

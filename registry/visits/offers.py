@@ -16,6 +16,7 @@ from registry.errors import Conflict, NotFound, invalid
 from registry.nurses.models import Nurse
 from registry.requests.models import RequestStatus, VisitRequest
 from registry.requests.services import transition_if
+from registry.text import one_line
 from registry.timeutil import utcnow
 from registry.visits.models import REFUSED_STATUSES, DeclineReason, Offer, OfferStatus
 
@@ -180,7 +181,7 @@ def decline_offer(
         invalid("reason", f"Motif inconnu. Valeurs : {choices}.")
     offer = offer_of_nurse(session, offer_id, nurse)
     _refuse_unless_live(offer, now)
-    note = " ".join(note.split())[:500]
+    note = one_line(note)
     closed = _close_offer(session, offer, OfferStatus.DECLINED, now, reason=reason, note=note)
     if not closed:
         session.rollback()
@@ -282,7 +283,7 @@ def hand_back(
     without her."""
     now = now or utcnow()
     request = held_visit(session, request_id, nurse)
-    reason = " ".join((reason or "").split())[:500]
+    reason = one_line(reason)
     if not reason:
         invalid("reason", "Indiquez pourquoi vous rendez cette visite.")
     if request.status != S.ACCEPTED:

@@ -12,6 +12,7 @@ from registry.errors import Conflict, ErrorCollector, invalid
 from registry.nurses.models import Nurse
 from registry.requests.models import RequestStatus, VisitRequest
 from registry.requests.services import transition_if
+from registry.text import one_line
 from registry.timeutil import utcnow
 from registry.visits.models import VisitReport
 from registry.visits.offers import held_visit
@@ -59,7 +60,7 @@ def parse_report(body: Any, request: VisitRequest, now: datetime) -> dict[str, A
     social = body.get("social_needs", "") or ""
     if not isinstance(social, str) or len(social) > 1000:
         errors.add("social_needs", "Un texte de 1 000 caractères au plus.")
-    values["social_needs"] = " ".join(str(social).split())
+    values["social_needs"] = one_line(str(social), limit=1000)
     errors.raise_if_any()
     return values
 
@@ -190,7 +191,7 @@ def mark_unreachable(
     request = held_visit(session, request_id, nurse)
     if request.status != S.ACCEPTED:
         raise Conflict("Cette visite est close.")
-    reason = " ".join((reason or "").split())[:500]
+    reason = one_line(reason)
     if not reason:
         invalid("reason", "Indiquez ce qui s'est passé (appels, passage sans réponse…).")
     if not transition_if(
