@@ -15,7 +15,7 @@ from registry.requests.minimised import offer_summary
 from registry.timeutil import utcnow
 from registry.visits import offers, reports
 from registry.visits.models import Offer
-from registry.visits.reports import report_of
+from registry.visits.reports import aware_instant, report_of
 
 
 def _nurse():
@@ -93,12 +93,9 @@ def _appointment(body) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        invalid("appointment_at", "Date et heure illisibles (ISO 8601 attendu).")
-    if moment.tzinfo is None:
-        invalid("appointment_at", "Indiquez le fuseau horaire (par exemple +01:00).")
-    return moment
+        return aware_instant(value)
+    except ValueError as error:
+        invalid("appointment_at", str(error))
 
 
 def _optional_body():

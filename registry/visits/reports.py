@@ -65,17 +65,26 @@ def parse_report(body: Any, request: VisitRequest, now: datetime) -> dict[str, A
     return values
 
 
+def aware_instant(value: object) -> datetime:
+    """An ISO 8601 instant carrying its offset: a phone knows its zone, and a visit's time is
+    read where it happened."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError as error:
+        raise ValueError("Date et heure illisibles (ISO 8601 attendu).") from error
+    if moment.tzinfo is None:
+        raise ValueError("Indiquez le fuseau horaire (par exemple +01:00).")
+    return moment
+
+
 def _instant(value, request: VisitRequest, now: datetime, errors) -> datetime | None:
     if not isinstance(value, str):
         errors.add("visited_at", "Indiquez l'heure de la visite (date et heure ISO 8601).")
         return None
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        errors.add("visited_at", "Date et heure illisibles (ISO 8601 attendu).")
-        return None
-    if moment.tzinfo is None:
-        errors.add("visited_at", "Indiquez le fuseau horaire (par exemple +01:00).")
+        moment = aware_instant(value)
+    except ValueError as error:
+        errors.add("visited_at", str(error))
         return None
     if moment > now + timedelta(minutes=5):
         errors.add("visited_at", "La visite ne peut pas être dans le futur.")
