@@ -1,25 +1,24 @@
 """Sending e-mail: over SMTP, or to the log in development (MAIL_BACKEND=console)."""
 
-import smtplib
-from email.message import EmailMessage
-
 from flask import current_app
 
 from app.config import Settings
+from registry.notifications.channels import SmtpSender
+
+
+def smtp_sender(settings: Settings) -> SmtpSender:
+    return SmtpSender(
+        settings.mail_server,
+        settings.mail_port,
+        settings.mail_from,
+        settings.mail_username,
+        settings.mail_password,
+        settings.mail_starttls,
+    )
 
 
 def send_email(settings: Settings, *, to: str, subject: str, body: str) -> None:
-    message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = to
-    message["Subject"] = subject
-    message.set_content(body)
     if settings.mail_backend == "console":
         current_app.logger.warning("E-mail (console) à %s : %s\n%s", to, subject, body)
         return
-    with smtplib.SMTP(settings.mail_server, settings.mail_port, timeout=10) as smtp:
-        if settings.mail_starttls:
-            smtp.starttls()
-        if settings.mail_username:
-            smtp.login(settings.mail_username, settings.mail_password)
-        smtp.send_message(message)
+    smtp_sender(settings).send(to, subject, body)

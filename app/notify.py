@@ -5,8 +5,9 @@ from flask import current_app
 from sqlmodel import Session, select
 
 from app.config import Settings
+from app.mail import smtp_sender
 from registry.accounts import Role, User
-from registry.notifications.channels import ConsoleSender, SmsGatewaySender, SmtpSender
+from registry.notifications.channels import ConsoleSender, SmsGatewaySender
 from registry.notifications.outbox import Recipient, Sender, enqueue
 from registry.nurses.models import Nurse
 from registry.requests.models import VisitRequest
@@ -17,14 +18,7 @@ from registry.visits.models import Offer
 def senders(settings: Settings) -> dict[str, Sender]:
     found: dict[str, Sender] = {"console": ConsoleSender()}
     if settings.mail_backend == "smtp":
-        found["email"] = SmtpSender(
-            settings.mail_server,
-            settings.mail_port,
-            settings.mail_from,
-            settings.mail_username,
-            settings.mail_password,
-            settings.mail_starttls,
-        )
+        found["email"] = smtp_sender(settings)
     else:
         found["email"] = ConsoleSender()
     if settings.sms_gateway_url:
