@@ -61,9 +61,3 @@ def release(engine: sa.Engine, name: str, holder: str) -> None:
             .values(expires_at=utcnow())
         )
         session.commit()
-
-
-def holder_of(engine: sa.Engine, name: str) -> JobLease | None:
-    with Session(engine) as session:
-        lease = session.get(JobLease, name)
-        return lease if lease is not None and lease.expires_at > utcnow() else None

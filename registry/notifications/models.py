@@ -19,11 +19,7 @@ class Channel(StrEnum):
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
-    FAILED = "failed"  # every attempt failed: shown to admins, who may retry it
-
-    @property
-    def label(self) -> str:
-        return {"pending": "En attente", "sent": "Envoyée", "failed": "En échec"}[self.value]
+    FAILED = "failed"  # every attempt failed, logged as an error
 
 
 class Notification(SQLModel, table=True):

@@ -13,9 +13,8 @@ from typing import Protocol
 
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
-from registry.accounts import User
 from registry.notifications.models import Channel, DeliveryStatus, Notification
 from registry.timeutil import utcnow
 
@@ -34,10 +33,6 @@ class Recipient:
     user_id: int | None
     email: str
     phone: str = ""
-
-
-def recipient_of(user: User, phone: str = "") -> Recipient:
-    return Recipient(user.id, user.email, phone)
 
 
 def enqueue(
@@ -155,30 +150,3 @@ def _deliver_one(session, message_id, senders, moment, report) -> None:
 def backoff(attempts: int) -> timedelta:
     """1, 2, 4, 8… minutes after each failure, an hour at most."""
     return timedelta(minutes=min(2 ** (attempts - 1), 60))
-
-
-def retry(session: Session, message_id: int) -> Notification | None:
-    """An admin sends a failed message again (from its first attempt)."""
-    message = session.get(Notification, message_id)
-    if message is None or message.status != DeliveryStatus.FAILED:
-        return None
-    message.status = DeliveryStatus.PENDING
-    message.attempts = 0
-    message.next_attempt_at = utcnow()
-    session.add(message)
-    return message
-
-
-def listing(
-    session: Session, status: str = "", page: int = 1, per_page: int = 50
-) -> tuple[list[Notification], int]:
-    query = select(Notification)
-    if status:
-        query = query.where(Notification.status == status)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(
-        query.order_by(Notification.created_at.desc(), Notification.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return list(rows), total

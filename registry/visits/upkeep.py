@@ -61,16 +61,6 @@ def unreported_at_follow_up(session: Session, now: datetime) -> list[VisitReques
     return rows
 
 
-def follow_up_list(session: Session, now: datetime, cpam_code: str | None = None) -> list:
-    """Every accepted visit still unreported at its follow-up date, oldest first."""
-    query = select(VisitRequest).where(
-        VisitRequest.status == S.ACCEPTED, VisitRequest.follow_up_at <= now
-    )
-    if cpam_code:
-        query = query.where(VisitRequest.cpam_code == cpam_code)
-    return list(session.exec(query.order_by(VisitRequest.follow_up_at, VisitRequest.id)))
-
-
 def purge_identities(
     session: Session, now: datetime, retention: timedelta, secret: str, limit: int = 500
 ) -> int:
