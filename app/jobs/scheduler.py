@@ -88,10 +88,17 @@ def _start(engine) -> BackgroundScheduler:
 _lock = threading.Lock()
 
 
+def _started_or_off(app: Flask) -> bool:
+    return "scheduler" in app.extensions or not app.config["SETTINGS"].scheduler
+
+
 def start(app: Flask) -> None:
-    """Starts this process's elector, once (called on the first request a process serves)."""
+    """Starts this process's elector, once (called before every request: after the first, or
+    when the scheduler is off, it returns without taking the lock)."""
+    if _started_or_off(app):
+        return
     with _lock:
-        if "scheduler" in app.extensions or not app.config["SETTINGS"].scheduler:
+        if _started_or_off(app):  # another thread started it while this one waited
             return
         tasks.bind(app)
         elector = Elector(app)
