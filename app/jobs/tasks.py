@@ -3,6 +3,8 @@ again at any time: the planning pass, delivery of notifications, escalations, J+
 the retention purge. The scheduler calls them by name; the CLI and the pages may call them too."""
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from flask import Flask, current_app
@@ -31,6 +33,15 @@ def _engine():
     return current_app.extensions["engine"]
 
 
+@contextmanager
+def _writing() -> Iterator[Session]:
+    """A session whose transaction writes, committed when the block ends without error."""
+    with Session(_engine(), expire_on_commit=False) as session:
+        begin_write(session)
+        yield session
+        session.commit()
+
+
 def planning(holder: str | None = None) -> PlanSummary | None:
     """One planning pass, unless another process is running one (then None: it will see the
     same requests, and the next pass anything that came after)."""
@@ -39,12 +50,10 @@ def planning(holder: str | None = None) -> PlanSummary | None:
     if not leases.acquire(_engine(), "planning", holder, lease_time):
         return None
     try:
-        with Session(_engine(), expire_on_commit=False) as session:
-            begin_write(session)
+        with _writing() as session:
             summary = plan_pass(session, rules=offer_rules())
             notify.offers_made(session, summary.offered)
             notify.requests_flagged(session, summary.flagged, "unassigned")
-            session.commit()
         return summary
     finally:
         leases.release(_engine(), "planning", holder)
@@ -56,31 +65,25 @@ def delivery() -> DeliveryReport:
 
 
 def escalation() -> int:
-    with Session(_engine(), expire_on_commit=False) as session:
-        begin_write(session)
+    with _writing() as session:
         flagged = upkeep.escalate_at_risk(session, utcnow(), booking_rules().at_risk_before)
         notify.requests_flagged(session, flagged, "at-risk")
-        session.commit()
     return len(flagged)
 
 
 def follow_up() -> int:
-    with Session(_engine(), expire_on_commit=False) as session:
-        begin_write(session)
+    with _writing() as session:
         due = upkeep.unreported_at_follow_up(session, utcnow())
         notify.follow_ups_due(session, due)
-        session.commit()
     return len(due)
 
 
 def purge() -> int:
     settings = current_app.config["SETTINGS"]
-    with Session(_engine(), expire_on_commit=False) as session:
-        begin_write(session)
+    with _writing() as session:
         count = upkeep.purge_identities(
             session, utcnow(), timedelta(days=settings.retention_days), settings.secret_key
         )
-        session.commit()
     return count
 
 
