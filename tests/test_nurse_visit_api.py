@@ -124,6 +124,23 @@ def test_a_bad_report_names_every_wrong_field_and_changes_nothing(setting, db):
     assert fresh(db, request).status == "accepted"
 
 
+def test_a_report_with_lists_where_words_belong_is_refused_not_crashed(setting, db):
+    request, foix, _pamiers, call = setting
+    offer_id = call(foix, "GET", "/api/v1/offers").get_json()["items"][0]["id"]
+    call(foix, "POST", f"/api/v1/offers/{offer_id}/accept")
+    body = {
+        "visited_at": utcnow().isoformat(),
+        "isolation_feasible": True,
+        "clinical": {"symptoms": [{"fever": True}]},
+        "household_tests": [{"kind": ["tag"], "count": 1}],
+    }
+    response = call(foix, "POST", f"/api/v1/visits/{request.id}/report", body)
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.get_json()["errors"]}
+    assert fields == {"clinical.symptoms", "household_tests[0].kind"}
+    assert fresh(db, request).status == "accepted"
+
+
 def test_decline_needs_a_reason_and_unreachable_ends_the_visit(setting, db):
     request, foix, _pamiers, call = setting
     offer_id = call(foix, "GET", "/api/v1/offers").get_json()["items"][0]["id"]

@@ -122,7 +122,8 @@ def visit_page(request_id: int, forms: dict | None = None, status: int = 200):
     )
 
 
-def _as_utc(local: datetime, timezone: str) -> datetime:
+def _in_zone(local: datetime, timezone: str) -> datetime:
+    """A time typed in the form, read in the patient's zone."""
     return local.replace(tzinfo=ZoneInfo(timezone))
 
 
@@ -139,7 +140,7 @@ def reschedule(request_id: int):
                 db,
                 request_id,
                 nurse,
-                _as_utc(form.appointment_at.data, visit.timezone),
+                _in_zone(form.appointment_at.data, visit.timezone),
                 actor=current_user,
             )
         except ValidationFailed as error:
@@ -240,7 +241,7 @@ def _report_body(form: ReportForm, timezone: str) -> dict:
     if form.pcr_count.data:
         tests.append({"kind": "pcr", "count": form.pcr_count.data, "positives": 0})
     return {
-        "visited_at": _as_utc(form.visited_at.data, timezone).isoformat(),
+        "visited_at": _in_zone(form.visited_at.data, timezone).isoformat(),
         "clinical": clinical,
         "isolation_feasible": bool(form.isolation_feasible.data),
         "social_needs": form.social_needs.data or "",

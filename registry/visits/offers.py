@@ -22,6 +22,8 @@ from registry.visits.models import REFUSED_STATUSES, DeclineReason, Offer, Offer
 
 S = RequestStatus
 PLANNER = "planificateur"
+# The statuses in which a request's nurse may open it: she holds it, or held it.
+HELD_STATUSES = (S.ACCEPTED, S.VISITED, S.BILLED, S.UNREACHABLE)
 
 
 @dataclass(frozen=True)
@@ -253,9 +255,6 @@ def held_visit(session: Session, request_id: int, nurse: Nurse) -> VisitRequest:
     if request is None or request.nurse_id != nurse.id or request.status not in HELD_STATUSES:
         raise NotFound(f"Visite n° {request_id} introuvable.")
     return request
-
-
-HELD_STATUSES = (S.ACCEPTED, S.VISITED, S.BILLED, S.UNREACHABLE)
 
 
 def read_patient(session: Session, request: VisitRequest, *, actor: object, purpose: str) -> None:

@@ -111,8 +111,10 @@ def _clinical(value, errors) -> dict[str, Any]:
         else:
             clinical[name] = measure
     symptoms = value.get("symptoms") or []
-    unknown = [s for s in symptoms if s not in SYMPTOMS] if isinstance(symptoms, list) else [0]
-    if unknown:
+    known = isinstance(symptoms, list) and all(
+        isinstance(s, str) and s in SYMPTOMS for s in symptoms
+    )
+    if not known:
         errors.add("clinical.symptoms", f"Symptômes possibles : {', '.join(SYMPTOMS)}.")
     else:
         clinical["symptoms"] = sorted(set(symptoms))
@@ -131,7 +133,8 @@ def _tests(value, request: VisitRequest, errors) -> list[dict[str, Any]]:
     tests = []
     for index, item in enumerate(value):
         where = f"household_tests[{index}]"
-        if not isinstance(item, dict) or item.get("kind") not in TEST_KINDS:
+        kind = item.get("kind") if isinstance(item, dict) else None
+        if not isinstance(kind, str) or kind not in TEST_KINDS:
             errors.add(f"{where}.kind", f"Type de test : {', '.join(TEST_KINDS)}.")
             continue
         count, positives = item.get("count"), item.get("positives", 0)
