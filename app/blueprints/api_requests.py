@@ -17,6 +17,14 @@ from registry.requests.models import RequestEvent, RequestStatus, VisitRequest
 from registry.timeutil import utcnow
 
 
+def address_document(visit: VisitRequest) -> dict:
+    return {
+        "street": visit.address_street,
+        "postal_code": visit.address_postal_code,
+        "commune": visit.address_commune,
+    }
+
+
 def request_document(visit: VisitRequest, history: list[RequestEvent] | None = None) -> dict:
     document = {
         "id": visit.id,
@@ -28,11 +36,7 @@ def request_document(visit: VisitRequest, history: list[RequestEvent] | None = N
         "last_name": visit.last_name,
         "birth_date": visit.birth_date.isoformat(),
         "phone": visit.phone,
-        "address": {
-            "street": visit.address_street,
-            "postal_code": visit.address_postal_code,
-            "commune": visit.address_commune,
-        },
+        "address": address_document(visit),
         "location": {
             "lat": visit.latitude,
             "lon": visit.longitude,

@@ -6,6 +6,7 @@ from datetime import datetime
 from flask import current_app, g, jsonify, request
 
 from app.blueprints.api import blueprint, json_body, roles
+from app.blueprints.api_requests import address_document
 from app.db import begin_write, get_session
 from app.jobs.scheduler import plan_soon
 from registry.accounts import Role
@@ -61,11 +62,7 @@ def visit_document(visit) -> dict:
             "last_name": visit.last_name,
             "birth_date": visit.birth_date.isoformat(),
             "phone": visit.phone,
-            "address": {
-                "street": visit.address_street,
-                "postal_code": visit.address_postal_code,
-                "commune": visit.address_commune,
-            },
+            "address": address_document(visit),
             "location": {"lat": visit.latitude, "lon": visit.longitude},
         },
         "languages": visit.languages,
