@@ -216,8 +216,12 @@ def _instance(session, waiting, nurses, held, now, horizon) -> tuple[Instance, d
     windows = {n.id: open_intervals(rows.get(n.id, []), n.timezone, now, horizon) for n in nurses}
     # A held visit keeps its place when its time lies in one of its nurse's windows; otherwise
     # (hours changed since) it still takes one of her visits.
-    fixed = [h for h in held if any(a <= h.start < b for a, b in windows[h.nurse_id])]
-    loose = Counter(h.nurse_id for h in held if h not in fixed)
+    fixed, loose = [], Counter()
+    for h in held:
+        if any(a <= h.start < b for a, b in windows[h.nurse_id]):
+            fixed.append(h)
+        else:
+            loose[h.nurse_id] += 1
     plan_nurses = tuple(
         PlanNurse(
             id=str(n.id),
