@@ -257,6 +257,18 @@ def held_visit(session: Session, request_id: int, nurse: Nurse) -> VisitRequest:
     return request
 
 
+def end_held_visit(
+    session: Session, request_id: int, target: str, *, actor: object, reason: str, values=None
+) -> None:
+    """Moves an accepted visit on (reported, unreachable, handed back); a concurrent change
+    got there first → 409, and nothing of this transaction is kept."""
+    if not transition_if(
+        session, request_id, S.ACCEPTED, target, actor=actor, reason=reason, values=values
+    ):
+        session.rollback()
+        raise Conflict("Cette visite vient de changer d'état ; rechargez la page.")
+
+
 def read_patient(session: Session, request: VisitRequest, *, actor: object, purpose: str) -> None:
     """Every display of the patient's identity to the nurse is in the audit log."""
     audit.record(
@@ -292,18 +304,14 @@ def hand_back(
             "L'heure du rendez-vous est passée : déposez le compte rendu ou déclarez le patient "
             "injoignable."
         )
-    moved = transition_if(
+    end_held_visit(
         session,
         request.id,
-        S.ACCEPTED,
         S.RECEIVED,
         actor=actor,
         reason=f"rendue par {nurse.full_name} : {reason}",
         values={"nurse_id": None, "appointment_at": None},
     )
-    if not moved:
-        session.rollback()
-        raise Conflict("Cette visite vient de changer d'état ; rechargez la page.")
     session.execute(
         update(Offer)
         .where(Offer.request_id == request.id, Offer.status == OfferStatus.ACCEPTED)

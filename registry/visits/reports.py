@@ -11,11 +11,10 @@ from registry import audit
 from registry.errors import Conflict, ErrorCollector, invalid
 from registry.nurses.models import Nurse
 from registry.requests.models import RequestStatus, VisitRequest
-from registry.requests.services import transition_if
 from registry.text import one_line
 from registry.timeutil import utcnow
 from registry.visits.models import VisitReport
-from registry.visits.offers import held_visit
+from registry.visits.offers import end_held_visit, held_visit
 
 S = RequestStatus
 SYMPTOMS = {
@@ -177,11 +176,7 @@ def file_report(
     if request.status != S.ACCEPTED:
         raise Conflict("Le compte rendu de cette visite est déjà déposé, ou la visite est close.")
     values = parse_report(body, request, now)
-    if not transition_if(
-        session, request.id, S.ACCEPTED, S.VISITED, actor=actor, reason="compte rendu déposé"
-    ):
-        session.rollback()
-        raise Conflict("Cette visite vient de changer d'état ; rechargez la page.")
+    end_held_visit(session, request.id, S.VISITED, actor=actor, reason="compte rendu déposé")
     report = VisitReport(request_id=request.id, nurse_id=nurse.id, created_at=now, **values)
     session.add(report)
     session.flush()
@@ -206,11 +201,7 @@ def mark_unreachable(
     reason = one_line(reason)
     if not reason:
         invalid("reason", "Indiquez ce qui s'est passé (appels, passage sans réponse…).")
-    if not transition_if(
-        session, request.id, S.ACCEPTED, S.UNREACHABLE, actor=actor, reason=reason
-    ):
-        session.rollback()
-        raise Conflict("Cette visite vient de changer d'état ; rechargez la page.")
+    end_held_visit(session, request.id, S.UNREACHABLE, actor=actor, reason=reason)
     return session.get(VisitRequest, request.id)
 
 
