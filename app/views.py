@@ -30,6 +30,7 @@ NAVIGATION = {
         ("admin.home", "Tableau de bord"),
         ("admin.users", "Comptes"),
         ("admin.audit_log", "Journal d'audit"),
+        ("admin.notifications", "Notifications"),
     ],
 }
 

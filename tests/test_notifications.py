@@ -10,10 +10,13 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 from sqlmodel import Session, select
 
+from registry.accounts import Role
+from registry.audit import AuditEntry
 from registry.notifications.channels import SmtpSender
 from registry.notifications.models import Notification
-from registry.notifications.outbox import Recipient, backoff, deliver_due, enqueue
+from registry.notifications.outbox import MAX_ATTEMPTS, Recipient, backoff, deliver_due, enqueue
 from registry.timeutil import utcnow
+from tests.conftest import csrf_token, fresh
 
 
 class Inbox(Message):
@@ -102,3 +105,73 @@ def test_smtp_down_keeps_the_message_and_sends_it_when_the_server_returns(app, d
 
 def test_the_delay_doubles_up_to_an_hour():
     assert [backoff(n).total_seconds() / 60 for n in (1, 2, 3, 4, 7, 8)] == [1, 2, 4, 8, 60, 60]
+
+
+def give_up_on_one(app, db, smtp_port) -> Notification:
+    """A message whose every attempt failed (nothing listens on the port)."""
+    queue_one(db)
+    engine = app.extensions["engine"]
+    senders = {"email": SmtpSender("127.0.0.1", smtp_port, "VDSI <no-reply@vdsi.localhost>")}
+    start = utcnow()
+    for attempt in range(MAX_ATTEMPTS):
+        moment = start + timedelta(hours=attempt)
+        deliver_due(
+            lambda: Session(engine, expire_on_commit=False),
+            senders,
+            now=lambda moment=moment: moment,
+        )
+    return db.exec(select(Notification)).one()
+
+
+def test_after_the_last_attempt_the_message_is_given_up_and_shown_to_admins(
+    app, db, client, logged_in, smtp_port
+):
+    message = give_up_on_one(app, db, smtp_port)
+    assert message.status == "failed" and message.attempts == MAX_ATTEMPTS
+    logged_in(Role.ADMIN)
+    home = client.get("/admin/").get_data(as_text=True)
+    assert "Des notifications n'ont pas pu être envoyées" in home
+    page = client.get("/admin/notifications").get_data(as_text=True)
+    assert "Nouvelle visite proposée à Foix" in page
+    assert "ConnectionRefusedError" in page
+    assert "Relancer" in page
+
+
+def test_an_admin_retries_a_failed_message_and_it_leaves_once_smtp_is_back(
+    app, db, client, logged_in, smtp_port
+):
+    message = give_up_on_one(app, db, smtp_port)
+    admin = logged_in(Role.ADMIN)
+    token = csrf_token(client, "/admin/notifications")
+    response = client.post(f"/admin/notifications/{message.id}/retry", data={"csrf_token": token})
+    assert response.status_code == 302
+    message = fresh(db, message)
+    assert (message.status, message.attempts) == ("pending", 0)
+    entry = db.exec(select(AuditEntry).where(AuditEntry.action == "notification.retried")).one()
+    assert (entry.actor_id, entry.target_id) == (admin.id, str(message.id))
+    inbox = Inbox()
+    server = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    server.start()
+    try:
+        engine = app.extensions["engine"]
+        senders = {"email": SmtpSender("127.0.0.1", smtp_port, "VDSI <no-reply@vdsi.localhost>")}
+        report = deliver_due(lambda: Session(engine, expire_on_commit=False), senders)
+    finally:
+        server.stop()
+    assert report.sent == 1 and len(inbox.messages) == 1
+    # A sent message cannot be retried: it would reach its recipient twice.
+    response = client.post(f"/admin/notifications/{message.id}/retry", data={"csrf_token": token})
+    assert "Seule une notification en échec peut être relancée" in client.get(
+        response.headers["Location"]
+    ).get_data(as_text=True)
+    assert fresh(db, message).status == "sent"
+
+
+def test_retrying_every_failed_message_needs_the_box_ticked(app, db, client, logged_in, smtp_port):
+    message = give_up_on_one(app, db, smtp_port)
+    logged_in(Role.ADMIN)
+    token = csrf_token(client, "/admin/notifications")
+    client.post("/admin/notifications/retry-failed", data={"csrf_token": token})
+    assert fresh(db, message).status == "failed"
+    client.post("/admin/notifications/retry-failed", data={"csrf_token": token, "confirm": "y"})
+    assert fresh(db, message).status == "pending"

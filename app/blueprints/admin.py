@@ -1,4 +1,5 @@
-"""The platform operator's pages: accounts, roles, API tokens and the audit log."""
+"""The platform operator's pages: accounts, roles, API tokens, the audit log and the
+notifications the outbox gave up on."""
 
 from datetime import datetime, time
 
@@ -6,13 +7,15 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth import restrict_to
-from app.db import get_session
+from app.db import begin_write, get_session
 from app.forms import ActivationForm, ConfirmForm, RoleForm, TokenCreateForm, UserCreateForm
 from app.pagination import Page, requested_page
 from app.views import PARIS
 from registry import accounts, api_tokens, audit
 from registry.accounts import ROLE_LABELS, Role
 from registry.errors import DomainError, ValidationFailed
+from registry.notifications import outbox
+from registry.notifications.models import DeliveryStatus
 
 blueprint = Blueprint("admin", __name__)
 restrict_to(blueprint, Role.ADMIN)
@@ -26,7 +29,12 @@ def home():
     db = get_session()
     counts = {role: accounts.list_users(db, role=role, per_page=1)[1] for role in Role}
     recent, _total = audit.search(db, per_page=10)
-    return render_template("admin/home.html", counts=counts, recent=recent)
+    return render_template(
+        "admin/home.html",
+        counts=counts,
+        recent=recent,
+        notifications=outbox.count_by_status(db),
+    )
 
 
 @blueprint.get("/users")
@@ -189,3 +197,65 @@ def audit_log():
         actions=audit.known_actions(db),
         page=Page(page, AUDIT_PER_PAGE, total),
     )
+
+
+NOTIFICATIONS_PER_PAGE = 50
+
+
+@blueprint.app_template_filter("delivery_label")
+def delivery_label(status: str) -> str:
+    return DeliveryStatus(status).label
+
+
+@blueprint.get("/notifications")
+def notifications():
+    status = request.args.get("status", DeliveryStatus.FAILED)
+    if status not in DeliveryStatus.__members__.values():
+        status = ""
+    page = requested_page()
+    db = get_session()
+    rows, total = outbox.search(db, status=status, page=page, per_page=NOTIFICATIONS_PER_PAGE)
+    return render_template(
+        "admin/notifications.html",
+        messages=rows,
+        status=status,
+        statuses=list(DeliveryStatus),
+        counts=outbox.count_by_status(db),
+        retry_form=ConfirmForm(),
+        retry_all_form=ActivationForm(),
+        max_attempts=outbox.MAX_ATTEMPTS,
+        page=Page(page, NOTIFICATIONS_PER_PAGE, total),
+    )
+
+
+@blueprint.post("/notifications/<int:message_id>/retry")
+def notification_retry(message_id: int):
+    if not ConfirmForm().validate_on_submit():
+        flash("Le formulaire a expiré ; rechargez la page.", "error")
+        return redirect(url_for("admin.notifications"))
+    db = get_session()
+    begin_write(db)
+    try:
+        outbox.retry(db, message_id, actor=current_user)
+    except DomainError as error:
+        flash(error.detail, "error")
+    else:
+        db.commit()
+        flash("Notification remise en file : elle part au prochain envoi.", "success")
+    return redirect(url_for("admin.notifications"))
+
+
+@blueprint.post("/notifications/retry-failed")
+def notifications_retry_all():
+    if not ActivationForm().validate_on_submit():
+        flash("Cochez la case pour confirmer la relance de toutes les notifications.", "error")
+        return redirect(url_for("admin.notifications"))
+    db = get_session()
+    begin_write(db)
+    count = outbox.retry_failed(db, actor=current_user)
+    db.commit()
+    flash(
+        f"{count} notification{'s' if count > 1 else ''} remise{'s' if count > 1 else ''} en file.",
+        "success",
+    )
+    return redirect(url_for("admin.notifications"))

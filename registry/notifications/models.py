@@ -21,6 +21,10 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # every attempt failed, logged as an error
 
+    @property
+    def label(self) -> str:
+        return {"pending": "en attente", "sent": "envoyée", "failed": "en échec"}[self.value]
+
 
 class Notification(SQLModel, table=True):
     __tablename__ = "notification"

@@ -13,8 +13,10 @@ from typing import Protocol
 
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
+from registry import audit
+from registry.errors import Conflict, NotFound
 from registry.notifications.models import Channel, DeliveryStatus, Notification
 from registry.timeutil import utcnow
 
@@ -150,3 +152,88 @@ def _deliver_one(session, message_id, senders, moment, report) -> None:
 def backoff(attempts: int) -> timedelta:
     """1, 2, 4, 8… minutes after each failure, an hour at most."""
     return timedelta(minutes=min(2 ** (attempts - 1), 60))
+
+
+def search(
+    session: Session, *, status: str = "", page: int = 1, per_page: int = 50
+) -> tuple[list[Notification], int]:
+    """Messages in one status (all when empty), newest first, one page, and the total."""
+    query = select(Notification)
+    if status:
+        query = query.where(Notification.status == status)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(
+        query.order_by(Notification.created_at.desc(), Notification.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return list(rows), total
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    counts = dict(
+        session.exec(select(Notification.status, func.count()).group_by(Notification.status)).all()
+    )
+    return {status: counts.get(status, 0) for status in DeliveryStatus}
+
+
+def retry(session: Session, message_id: int, *, actor, now: datetime | None = None) -> Notification:
+    """Puts a message given up on back in the queue, due now, with its attempts counted from
+    zero; the change is audited. Only a failed message can be retried (a pending one is still
+    being tried, a sent one must not be sent twice)."""
+    now = now or utcnow()
+    message = session.get(Notification, message_id)
+    if message is None:
+        raise NotFound("Cette notification n'existe pas.")
+    revived = session.execute(
+        update(Notification)
+        .where(Notification.id == message_id, Notification.status == DeliveryStatus.FAILED)
+        .values(
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            claimed_until=None,
+        )
+    ).rowcount
+    if not revived:
+        session.rollback()
+        raise Conflict(
+            "Seule une notification en échec peut être relancée ; "
+            f"celle-ci est « {DeliveryStatus(message.status).label} »."
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="notification.retried",
+        target_type="notification",
+        target_id=message_id,
+        details={"channel": message.channel, "last_error": message.last_error[:200]},
+    )
+    session.refresh(message)
+    return message
+
+
+def retry_failed(session: Session, *, actor, now: datetime | None = None) -> int:
+    """Every message given up on back in the queue at once (after an outage has been fixed)."""
+    now = now or utcnow()
+    some = session.exec(
+        select(Notification.id)
+        .where(Notification.status == DeliveryStatus.FAILED)
+        .order_by(Notification.id)
+        .limit(50)
+    ).all()
+    if not some:
+        return 0
+    revived = session.execute(
+        update(Notification)
+        .where(Notification.status == DeliveryStatus.FAILED)
+        .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, claimed_until=None)
+    ).rowcount
+    audit.record(
+        session,
+        actor=actor,
+        action="notification.retried",
+        target_type="notification",
+        details={"count": revived, "first_ids": list(some)},
+    )
+    return revived
