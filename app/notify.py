@@ -45,7 +45,8 @@ def _staff(session: Session, request: VisitRequest) -> list[tuple[Recipient, str
     users = session.exec(
         select(User).where(User.active, User.role == Role.COORDINATOR).order_by(User.id)
     ).all()
-    staff = [(Recipient(u.id, u.email), _link("/coordinator/")) for u in users]
+    follow_up = _link(f"/coordinator/visits?list=waiting&department={request.department}")
+    staff = [(Recipient(u.id, u.email), follow_up) for u in users]
     agent = session.get(User, request.agent_id) if request.agent_id else None
     if agent is not None and agent.active:
         staff.insert(0, (Recipient(agent.id, agent.email), _link(f"/agent/requests/{request.id}")))

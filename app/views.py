@@ -25,7 +25,11 @@ NAVIGATION = {
         ("agent.coverage", "Couverture"),
     ],
     Role.CPAM: [("cpam.home", "Facturation")],
-    Role.COORDINATOR: [("coordinator.home", "Territoire"), ("coordinator.nurses", "Infirmières")],
+    Role.COORDINATOR: [
+        ("coordinator.home", "Territoire"),
+        ("coordinator.visits", "Suivi des visites"),
+        ("coordinator.nurses", "Infirmières"),
+    ],
     Role.ADMIN: [
         ("admin.home", "Tableau de bord"),
         ("admin.users", "Comptes"),

@@ -50,7 +50,7 @@ def fits_the_screen(page) -> bool:
         (Role.NURSE, "Bonjour"),
         (Role.AGENT, "Mes demandes"),
         (Role.CPAM, "Professionnel·le·s facturant les VDSI"),
-        (Role.COORDINATOR, "Inscriptions des infirmier·e·s"),
+        (Role.COORDINATOR, "Suivi des visites"),
         (Role.ADMIN, "Administration"),
     ],
 )

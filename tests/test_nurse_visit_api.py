@@ -16,7 +16,7 @@ from registry.visits.models import Offer, VisitReport
 from registry.visits.offers import OfferRules
 from registry.visits.planning import plan_pass
 from tests.conftest import fresh
-from tests.visit_data import PAMIERS, book, enrol_nurse
+from tests.visit_data import PAMIERS, REPORT, book, enrol_nurse
 
 
 @pytest.fixture
@@ -39,24 +39,6 @@ def setting(db, make_user, client):
         return client.open(path, method=method, json=json, headers=headers)
 
     return request, foix, pamiers, call
-
-
-REPORT = {
-    "clinical": {
-        "temperature_c": 38.2,
-        "spo2": 96,
-        "systolic": 125,
-        "diastolic": 80,
-        "symptoms": ["fever", "cough"],
-    },
-    "isolation_feasible": True,
-    "social_needs": "Courses à livrer",
-    "ctai_referral": True,
-    "gp_informed": True,
-    "household_tests": [{"kind": "tag", "count": 2, "positives": 1}],
-    "vaccination_offered": False,
-    "ik_km": "12,5",
-}
 
 
 def test_a_nurse_sees_her_offer_without_the_patients_identity(setting):

@@ -15,6 +15,23 @@ from tests.request_data import request_document
 ALL_WEEK = [{"weekday": day, "start": "00:00", "end": "23:59"} for day in range(7)]
 FOIX = {"street": "", "postal_code": "09000", "commune": "Foix"}
 PAMIERS = {"street": "", "postal_code": "09100", "commune": "Pamiers"}
+# A complete visit report, but for its `visited_at`.
+REPORT = {
+    "clinical": {
+        "temperature_c": 38.2,
+        "spo2": 96,
+        "systolic": 125,
+        "diastolic": 80,
+        "symptoms": ["fever", "cough"],
+    },
+    "isolation_feasible": True,
+    "social_needs": "Courses à livrer",
+    "ctai_referral": True,
+    "gp_informed": True,
+    "household_tests": [{"kind": "tag", "count": 2, "positives": 1}],
+    "vaccination_offered": False,
+    "ik_km": "12,5",
+}
 
 
 def enrol_nurse(db, *, practice=FOIX, **changes) -> Nurse:

@@ -1,13 +1,18 @@
-"""The URPS coordinator's pages: enrolments, validation, the registry and its CSV import."""
+"""The URPS coordinator's pages: enrolments, validation, the registry and its CSV import, and
+the follow-up of visits (requests no nurse holds in time, visits unreported at J+4)."""
+
+import re
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth import restrict_to
 from app.db import begin_write, get_session
-from app.forms import NurseImportForm, StatusChangeForm
+from app.forms import ConfirmForm, NurseImportForm, StatusChangeForm
 from app.geocoding import geocoder
 from app.pagination import Page, requested_page
+from app.rules import booking_rules
+from registry import audit
 from registry.accounts import Role
 from registry.errors import DomainError, ValidationFailed
 from registry.geo.communes import commune_directory
@@ -15,6 +20,9 @@ from registry.nurses import services
 from registry.nurses.csv_import import COLUMNS, import_nurses
 from registry.nurses.models import LANGUAGE_LABELS, SKILL_LABELS, NurseStatus, Skill
 from registry.nurses.queries import count_by_status, list_nurses
+from registry.requests.models import RequestStatus
+from registry.timeutil import utcnow
+from registry.visits.queries import awaiting_a_nurse, unreported_visits
 
 blueprint = Blueprint("coordinator", __name__)
 restrict_to(blueprint, Role.COORDINATOR)
@@ -40,8 +48,18 @@ ACTIONS_BY_STATUS = {
 def home():
     db = get_session()
     pending, total = list_nurses(db, status=NurseStatus.PENDING, page=1, per_page=PER_PAGE)
+    now = utcnow()
+    _rows, awaiting = awaiting_a_nurse(
+        db, now=now, at_risk_before=booking_rules().at_risk_before, per_page=1
+    )
+    _rows, unreported = unreported_visits(db, now=now, per_page=1)
     return render_template(
-        "coordinator/home.html", counts=count_by_status(db), pending=pending, pending_total=total
+        "coordinator/home.html",
+        counts=count_by_status(db),
+        pending=pending,
+        pending_total=total,
+        awaiting=awaiting,
+        unreported=unreported,
     )
 
 
@@ -180,3 +198,72 @@ def import_template():
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=modele-infirmieres.csv"},
     )
+
+
+FOLLOW_UP_LISTS = {
+    "waiting": "Demandes sans infirmière à temps",
+    "unreported": "Visites non rapportées à J+4",
+}
+
+
+@blueprint.get("/visits")
+def visits():
+    shown = request.args.get("list", "waiting")
+    if shown not in FOLLOW_UP_LISTS:
+        shown = "waiting"
+    department = request.args.get("department", "").strip().upper()[:3]
+    if not re.fullmatch(r"\d[\dAB]\d?", department):
+        department = ""
+    page = requested_page()
+    db = get_session()
+    now = utcnow()
+    if shown == "waiting":
+        rows, total = awaiting_a_nurse(
+            db,
+            now=now,
+            at_risk_before=booking_rules().at_risk_before,
+            department=department,
+            page=page,
+            per_page=PER_PAGE,
+        )
+    else:
+        rows, total = unreported_visits(
+            db, now=now, department=department, page=page, per_page=PER_PAGE
+        )
+    return render_template(
+        "coordinator/visits.html",
+        rows=rows,
+        shown=shown,
+        lists=FOLLOW_UP_LISTS,
+        department=department,
+        now=now,
+        statuses=RequestStatus,
+        plan_form=ConfirmForm(),
+        page=Page(page, PER_PAGE, total),
+    )
+
+
+@blueprint.post("/visits/plan")
+def plan_now():
+    """Runs a planning pass at once (after enrolling or reactivating nurses, say), and says
+    what it did."""
+    from app.jobs import tasks
+
+    if not ConfirmForm().validate_on_submit():
+        flash("Le formulaire a expiré ; rechargez la page.", "error")
+        return redirect(url_for("coordinator.visits"))
+    summary = tasks.planning()
+    db = get_session()
+    begin_write(db)
+    audit.record(
+        db,
+        actor=current_user,
+        action="planning.requested",
+        details={"ran": summary is not None},
+    )
+    db.commit()
+    if summary is None:
+        flash("Une planification est déjà en cours ; sa réponse arrive dans un instant.", "info")
+    else:
+        flash(f"Planification : {summary.describe()}.", "success")
+    return redirect(url_for("coordinator.visits"))

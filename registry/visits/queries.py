@@ -1,12 +1,16 @@
-"""Reads for the nurse's pages: the visits she holds, and her history."""
+"""Reads for the nurse's pages (the visits she holds, her history) and the coordinator's
+follow-up lists (requests no nurse holds in time, visits unreported at J+4)."""
 
-from sqlmodel import Session, func, select
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, func, or_, select
 
 from registry.nurses.models import Nurse
 from registry.requests.models import RequestStatus, VisitRequest
 
 S = RequestStatus
 DONE = (S.VISITED, S.BILLED, S.UNREACHABLE)
+AWAITING = (S.RECEIVED, S.OFFERED, S.UNASSIGNED)
 
 
 def upcoming_visits(session: Session, nurse: Nurse) -> list[VisitRequest]:
@@ -34,3 +38,48 @@ def visit_history(
         .limit(per_page)
     ).all()
     return list(rows), total
+
+
+def _page(session: Session, query, order, page: int, per_page: int):
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(*order).offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), total
+
+
+def awaiting_a_nurse(
+    session: Session,
+    *,
+    now: datetime,
+    at_risk_before: timedelta,
+    department: str = "",
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[VisitRequest], int]:
+    """Requests no nurse holds that need someone's attention: no nurse could be found, or the
+    due time is near or past. Soonest due first. Rows carry no more than the commune (callers
+    show no identity)."""
+    query = select(VisitRequest).where(
+        VisitRequest.status.in_(AWAITING),
+        or_(
+            VisitRequest.status == S.UNASSIGNED,
+            VisitRequest.due_at <= now + at_risk_before,
+        ),
+    )
+    if department:
+        query = query.where(VisitRequest.department == department)
+    return _page(session, query, (VisitRequest.due_at, VisitRequest.id), page, per_page)
+
+
+def unreported_visits(
+    session: Session, *, now: datetime, department: str = "", page: int = 1, per_page: int = 50
+) -> tuple[list[tuple[VisitRequest, Nurse]], int]:
+    """Accepted visits still without a report at their follow-up date (J+4), with their nurse,
+    oldest follow-up first."""
+    query = (
+        select(VisitRequest, Nurse)
+        .join(Nurse, Nurse.id == VisitRequest.nurse_id)
+        .where(VisitRequest.status == S.ACCEPTED, VisitRequest.follow_up_at <= now)
+    )
+    if department:
+        query = query.where(VisitRequest.department == department)
+    return _page(session, query, (VisitRequest.follow_up_at, VisitRequest.id), page, per_page)
