@@ -40,6 +40,13 @@ def _channels(value: str) -> tuple[str, ...]:
     return channels
 
 
+def _at_least(env_vars: dict[str, str], name: str, default: int, minimum: int) -> int:
+    value = int(env_vars.get(name, default))
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
+    return value
+
+
 @dataclass
 class Settings:
     env: str
@@ -74,6 +81,11 @@ class Settings:
     sms_gateway_url: str = ""
     sms_gateway_key: str = ""
     retention_days: int = 90
+    # The scheduler: how long its lease lasts without renewal (a crashed holder is replaced
+    # after this), and how often the planning pass and the notification delivery run.
+    scheduler_lease_seconds: int = 45
+    planning_seconds: int = 60
+    delivery_seconds: int = 15
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, default_env: str = "development"):
@@ -131,6 +143,11 @@ class Settings:
             sms_gateway_url=env_vars.get("SMS_GATEWAY_URL", ""),
             sms_gateway_key=env_vars.get("SMS_GATEWAY_KEY", ""),
             retention_days=int(env_vars.get("RETENTION_DAYS", cls.retention_days)),
+            scheduler_lease_seconds=_at_least(
+                env_vars, "SCHEDULER_LEASE_SECONDS", cls.scheduler_lease_seconds, 2
+            ),
+            planning_seconds=_at_least(env_vars, "PLANNING_SECONDS", cls.planning_seconds, 1),
+            delivery_seconds=_at_least(env_vars, "DELIVERY_SECONDS", cls.delivery_seconds, 1),
         )
 
     def flask_config(self) -> dict:

@@ -48,7 +48,18 @@ def make_engine(url: str) -> sa.Engine:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["engine"] = make_engine(app.config["SETTINGS"].database_url)
+    base = make_engine(app.config["SETTINGS"].database_url)
+    app.extensions["engine"] = base
+    # On SQLite a request's transactions take the write lock when they begin. A request often
+    # reads, then writes (a login records its attempt, a token its use, a page its audit entry);
+    # begun as a reader, such a transaction fails at once ("database is locked") when another
+    # connection (the scheduler, another request) has written since its first read. Taking the
+    # lock first makes it wait its turn instead. Requests are short; PostgreSQL needs nothing.
+    app.extensions["request_engine"] = (
+        base.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        if base.dialect.name == "sqlite"
+        else base
+    )
     app.teardown_appcontext(_close_session)
     app.cli.add_command(db_cli)
 
@@ -58,9 +69,11 @@ def engine() -> sa.Engine:
 
 
 def get_session() -> Session:
-    """The session of the current request (or CLI command), opened on first use."""
+    """The session of the current request (or CLI command), opened on first use. Code that
+    opens sessions of its own during a request (a planning pass run from a page) commits this
+    one first: on SQLite it holds the write lock while its transaction is open."""
     if "db_session" not in g:
-        g.db_session = Session(engine(), expire_on_commit=False)
+        g.db_session = Session(current_app.extensions["request_engine"], expire_on_commit=False)
     return g.db_session
 
 

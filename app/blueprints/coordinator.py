@@ -252,8 +252,9 @@ def plan_now():
     if not ConfirmForm().validate_on_submit():
         flash("Le formulaire a expiré ; rechargez la page.", "error")
         return redirect(url_for("coordinator.visits"))
-    summary = tasks.planning()
     db = get_session()
+    db.commit()  # the pass writes through sessions of its own
+    summary = tasks.planning()
     begin_write(db)
     audit.record(
         db,

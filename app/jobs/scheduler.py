@@ -11,29 +11,49 @@ from datetime import UTC, timedelta
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
+from app.config import Settings
 from app.jobs import leases, tasks
 
 log = logging.getLogger("vdsi.scheduler")
 LEASE = "scheduler"
-LEASE_TIME = timedelta(seconds=45)
-RENEW_SECONDS = 10.0
-JOBS = (
-    ("planning", "app.jobs.tasks:planning_job", IntervalTrigger(seconds=60)),
-    ("delivery", "app.jobs.tasks:delivery_job", IntervalTrigger(seconds=15)),
-    ("escalation", "app.jobs.tasks:escalation_job", IntervalTrigger(minutes=5)),
-    ("follow_up", "app.jobs.tasks:follow_up_job", IntervalTrigger(hours=1)),
-    ("purge", "app.jobs.tasks:purge_job", CronTrigger(hour=3, minute=15, timezone="Europe/Paris")),
-)
+
+
+def jobs(settings: Settings) -> list[tuple[str, str, BaseTrigger]]:
+    """Every recurring job: its id in the store, the function it runs, when."""
+    return [
+        (
+            "planning",
+            "app.jobs.tasks:planning_job",
+            IntervalTrigger(seconds=settings.planning_seconds, timezone=UTC),
+        ),
+        (
+            "delivery",
+            "app.jobs.tasks:delivery_job",
+            IntervalTrigger(seconds=settings.delivery_seconds, timezone=UTC),
+        ),
+        ("escalation", "app.jobs.tasks:escalation_job", IntervalTrigger(minutes=5, timezone=UTC)),
+        ("follow_up", "app.jobs.tasks:follow_up_job", IntervalTrigger(hours=1, timezone=UTC)),
+        (
+            "purge",
+            "app.jobs.tasks:purge_job",
+            CronTrigger(hour=3, minute=15, timezone="Europe/Paris"),
+        ),
+    ]
 
 
 class Elector(threading.Thread):
     def __init__(self, app: Flask):
         super().__init__(name="scheduler-elector", daemon=True)
         self.app = app
+        self.settings: Settings = app.config["SETTINGS"]
+        self.lease_time = timedelta(seconds=self.settings.scheduler_lease_seconds)
+        # Renewed well before it lapses, so a slow database does not hand it over by mistake.
+        self.renew_seconds = self.settings.scheduler_lease_seconds / 4
         self.holder = leases.process_identity()
         self.scheduler: BackgroundScheduler | None = None
         self.stopping = threading.Event()
@@ -44,13 +64,13 @@ class Elector(threading.Thread):
                 self._tick()
             except Exception:
                 log.exception("scheduler election failed; trying again")
-            self.stopping.wait(RENEW_SECONDS)
+            self.stopping.wait(self.renew_seconds)
 
     def _tick(self) -> None:
         engine = self.app.extensions["engine"]
-        if leases.acquire(engine, LEASE, self.holder, LEASE_TIME):
+        if leases.acquire(engine, LEASE, self.holder, self.lease_time):
             if self.scheduler is None:
-                self.scheduler = _start(engine)
+                self.scheduler = _start(engine, self.settings)
                 log.warning("scheduler started in %s", self.holder)
         elif self.scheduler is not None:
             log.warning("scheduler lease lost by %s: stopping", self.holder)
@@ -70,17 +90,22 @@ class Elector(threading.Thread):
             log.exception("scheduler lease not released")
 
 
-def _start(engine) -> BackgroundScheduler:
+def _start(engine, settings: Settings) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 24 * 3600},
         timezone=UTC,
     )
     scheduler.start(paused=True)
-    for job_id, reference, trigger in JOBS:
-        # A job already stored keeps its next run time: a restart resumes, it does not reset.
-        if scheduler.get_job(job_id) is None:
+    for job_id, reference, trigger in jobs(settings):
+        stored = scheduler.get_job(job_id)
+        if stored is None:
             scheduler.add_job(reference, trigger, id=job_id, name=job_id)
+        elif str(stored.trigger) != str(trigger):
+            # The settings changed: the new timing applies from now.
+            scheduler.reschedule_job(job_id, trigger=trigger)
+        # Otherwise the stored job keeps its next run time: a restart resumes, it does not
+        # reset (a run missed while no process held the lease happens at once, once).
     scheduler.resume()
     return scheduler
 
