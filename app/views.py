@@ -1,15 +1,29 @@
-"""Application-wide views and template helpers: the health check and navigation per role."""
+"""Application-wide views and template helpers: the health check, the web app manifest and the
+navigation per role."""
 
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Flask, jsonify
+from flask import Flask, jsonify, url_for
 from flask_login import current_user
 
 from app.db import engine
 from registry.accounts import Role
+from registry.nurses.models import LANGUAGE_LABELS, SKILL_LABELS
 
 PARIS = ZoneInfo("Europe/Paris")
+
+THEME_COLOR = "#00568f"
+
+
+def _icon(name: str, size: str, purpose: str = "any") -> dict:
+    return {
+        "src": url_for("static", filename=name),
+        "sizes": size,
+        "type": "image/png" if name.endswith(".png") else "image/svg+xml",
+        "purpose": purpose,
+    }
+
 
 # What each role sees in the navigation bar: (endpoint, label).
 NAVIGATION = {
@@ -50,6 +64,38 @@ def init_app(app: Flask) -> None:
             return jsonify(status="unavailable", database="unreachable"), 503
         return jsonify(status="ok", database="ok")
 
+    @app.get("/manifest.webmanifest")
+    def manifest():
+        """What a phone needs to add the platform to its home screen and open it full screen."""
+        document = {
+            "name": "Plateforme VDSI · visites infirmières Covid-19",
+            "short_name": "VDSI",
+            "description": "Visites à domicile des patients isolés : propositions, visites, "
+            "comptes rendus.",
+            "lang": "fr",
+            "dir": "ltr",
+            "start_url": url_for("auth.index"),
+            "scope": "/",
+            "display": "standalone",
+            "orientation": "portrait",
+            "theme_color": THEME_COLOR,
+            "background_color": "#f3f5f7",
+            "icons": [
+                _icon("favicon.svg", "any"),
+                _icon("icon-192.png", "192x192"),
+                _icon("icon-512.png", "512x512"),
+                _icon("icon-maskable-512.png", "512x512", "maskable"),
+            ],
+            "shortcuts": [
+                {"name": "Mes propositions", "url": url_for("nurse.offers_page")},
+                {"name": "Mes visites", "url": url_for("nurse.visits_page")},
+            ],
+        }
+        response = jsonify(document)
+        response.mimetype = "application/manifest+json"
+        response.cache_control.max_age = 3600
+        return response
+
     @app.context_processor
     def _navigation():
         if not current_user.is_authenticated:
@@ -57,6 +103,19 @@ def init_app(app: Flask) -> None:
         return {"navigation": NAVIGATION.get(Role(current_user.role), [])}
 
     app.add_template_filter(local_time, "local_time")
+
+    @app.template_filter("language_names")
+    def _language_names(codes) -> str:
+        return ", ".join(LANGUAGE_LABELS.get(code, code) for code in codes)
+
+    @app.template_filter("skill_names")
+    def _skill_names(codes) -> str:
+        return ", ".join(SKILL_LABELS.get(code, code) for code in codes)
+
+    @app.template_filter("decimal_fr")
+    def _decimal_fr(value, places: int = 1) -> str:
+        """A number as French readers write it: 12,5."""
+        return f"{value:.{places}f}".replace(".", ",")
 
     @app.template_filter("paris_time")
     def _paris_time(value, fmt: str = "%d/%m/%Y %H:%M"):

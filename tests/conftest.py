@@ -165,6 +165,15 @@ def fresh(db: Session, obj):
     return obj
 
 
+@pytest.fixture
+def site(app):
+    """The app served on loopback for a browser, and its base URL."""
+    from tests.browser import live_server
+
+    with live_server(app) as base_url:
+        yield base_url
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium, one per test module (the browser tests skip when it is missing)."""

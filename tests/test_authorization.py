@@ -18,6 +18,7 @@ PUBLIC = {
     "auth.reset_password",
     "enrolment.enrol",
     "healthz",
+    "manifest",
     "api_docs.openapi_json",
     "api_docs.documentation",
     "static",

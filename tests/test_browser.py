@@ -4,7 +4,7 @@ import pytest
 
 from registry.accounts import Role, User
 from registry.nurses.models import NurseStatus
-from tests.browser import ARTIFACTS, CHROMIUM, live_server
+from tests.browser import ARTIFACTS, CHROMIUM
 from tests.conftest import PASSWORD
 from tests.nurse_data import am_number, rpps
 from tests.test_eligibility import enrol  # noqa: F401 (fixture)
@@ -14,12 +14,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is installed by make test"),
 ]
 PHONE = {"width": 360, "height": 740}
-
-
-@pytest.fixture
-def site(app):
-    with live_server(app) as base_url:
-        yield base_url
 
 
 @pytest.fixture

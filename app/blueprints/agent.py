@@ -32,7 +32,7 @@ from app.views import local_time
 from registry.accounts import Role
 from registry.errors import Conflict, DomainError, ValidationFailed
 from registry.geo.communes import commune_directory
-from registry.nurses.models import LANGUAGE_LABELS
+from registry.nurses.models import LANGUAGE_LABELS, Nurse
 from registry.nurses.queries import active_nurses_by_commune
 from registry.requests import queries, services
 from registry.requests.models import RequestStatus
@@ -190,19 +190,32 @@ def communes():
 def request_detail(request_id: int):
     db = get_session()
     visit = services.request_for(db, request_id, current_user, purpose="page")
-    history = services.history_of(db, visit.id)
     db.commit()
-    rules = booking_rules()
     return render_template(
         "agent/request_detail.html",
-        visit=visit,
-        history=history,
-        risk=queries.risk_of(visit, now=utcnow(), at_risk_before=rules.at_risk_before),
         can_cancel=RequestStatus.CANCELLED in TRANSITIONS[RequestStatus(visit.status)],
         times_of_day=TIME_OF_DAY_LABELS,
         language_labels=LANGUAGE_LABELS,
-        status_label=lambda value: RequestStatus(value).label if value else "—",
+        **_progress(db, visit),
     )
+
+
+@blueprint.get("/requests/<int:request_id>/status")
+def request_status(request_id: int):
+    """The request's progress alone (no patient data), refreshed in place on its page."""
+    db = get_session()
+    visit = services.status_for(db, request_id, current_user)
+    return render_template("agent/_request_status.html", **_progress(db, visit))
+
+
+def _progress(db, visit) -> dict:
+    return {
+        "visit": visit,
+        "history": services.history_of(db, visit.id),
+        "nurse": db.get(Nurse, visit.nurse_id) if visit.nurse_id else None,
+        "risk": queries.risk_of(visit, now=utcnow(), at_risk_before=booking_rules().at_risk_before),
+        "status_label": lambda value: RequestStatus(value).label if value else "—",
+    }
 
 
 @blueprint.route("/requests/<int:request_id>/cancel", methods=["GET", "POST"])

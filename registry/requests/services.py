@@ -391,6 +391,15 @@ def request_for(session: Session, request_id: int, reader: User, *, purpose: str
     return request
 
 
+def status_for(session: Session, request_id: int, reader: User) -> VisitRequest:
+    """The request under the same rule as `request_for`, but not audited: for callers that
+    show its progress (status, dates, history) and nothing of the patient."""
+    request = session.get(VisitRequest, request_id)
+    if request is None or request.cpam_code != reader.cpam_code:
+        raise NotFound(f"Demande n° {request_id} introuvable.")
+    return request
+
+
 def history_of(session: Session, request_id: int) -> list[RequestEvent]:
     return list(
         session.exec(
