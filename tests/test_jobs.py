@@ -4,6 +4,7 @@ follow-up page where their results land."""
 
 import html
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from registry.visits import offers, reports
 from registry.visits.models import Offer, VisitReport
 from registry.visits.upkeep import pseudonym
 from tests.conftest import csrf_token, fresh
+from tests.test_agent_pages import post_booking
 from tests.visit_data import REPORT, book, enrol_nurse
 
 CONTENDERS = 16
@@ -220,3 +222,24 @@ def test_the_coordinator_sees_requests_no_nurse_took_in_time_and_can_replan_now(
     offer = db.exec(select(Offer).where(Offer.request_id == request.id)).one()
     assert offer.nurse_id == nurse.id
     assert db.exec(select(AuditEntry).where(AuditEntry.action == "planning.requested")).one()
+
+
+@pytest.fixture
+def plans_on_change(settings_overrides):
+    settings_overrides["plan_on_change"] = True
+
+
+def test_a_request_booked_on_the_agents_page_is_offered_at_once(
+    plans_on_change, app, db, client, logged_in
+):
+    nurse = enrol_nurse(db)
+    logged_in(Role.AGENT)
+    assert post_booking(client).status_code == 302
+    deadline = time.monotonic() + 20
+    offer = None
+    while offer is None and time.monotonic() < deadline:
+        db.rollback()
+        offer = db.exec(select(Offer)).first()
+        time.sleep(0.1)
+    assert offer is not None, "no planning pass after the booking"
+    assert offer.nurse_id == nurse.id

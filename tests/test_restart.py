@@ -31,14 +31,18 @@ GUNICORN = Path(sys.executable).with_name("gunicorn")
 PROJECT = Path(__file__).resolve().parent.parent
 
 
-def wait_for(check, seconds: float, what: str):
+def outbox(engine) -> list[tuple]:
+    return [(m.dedupe_key, m.status, m.attempts, m.last_error) for m in rows(engine, Notification)]
+
+
+def wait_for(check, seconds: float, what):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         found = check()
         if found:
             return found
         time.sleep(0.2)
-    raise AssertionError(f"not within {seconds} s: {what}")
+    raise AssertionError(f"not within {seconds} s: {what() if callable(what) else what}")
 
 
 class Server:
@@ -174,7 +178,14 @@ def test_kill_9_loses_no_offer_no_message_and_no_job(
         later = book(db, agent)
         mail.start()
         second.start()
-        wait_for(lambda: len(inbox.messages) >= 2, 30, "both offers' messages by e-mail")
+        wait_for(
+            lambda: len(inbox.messages) >= 2,
+            30,
+            lambda: (
+                f"both offers' messages by e-mail; outbox: {outbox(engine)}; "
+                f"log: {log.read_text()[-3000:]}"
+            ),
+        )
         time.sleep(2)  # a few more delivery runs: nothing goes twice
     finally:
         first.stop()
@@ -189,7 +200,7 @@ def test_kill_9_loses_no_offer_no_message_and_no_job(
         (later.id, "live"),
     ]
     assert offers[0].id == offer.id  # the first offer survived, not replaced
-    assert {m.status for m in rows(engine, Notification)} == {"sent"}
+    assert {m.status for m in rows(engine, Notification)} == {"sent"}, outbox(engine)
     with engine.connect() as connection:
         count = connection.execute(sa.text("SELECT count(*) FROM apscheduler_jobs")).scalar()
     assert count == 5

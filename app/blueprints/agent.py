@@ -19,6 +19,7 @@ from app.auth import restrict_to
 from app.db import begin_write, get_session
 from app.forms import CancelRequestForm
 from app.geocoding import commune_choices, commune_geocoder, geocoder
+from app.jobs.scheduler import plan_soon
 from app.pagination import Page, requested_page
 from app.request_form import (
     OTHER_LANGUAGES,
@@ -131,6 +132,7 @@ def book():
             return jsonify(conflict=_conflict(error)), error.status
         return _booking_page(request.form, FormErrors(), conflict=_conflict(error), status=409)
     db.commit()
+    plan_soon()
     url = url_for("agent.request_detail", request_id=visit.id)
     flash(f"Demande n° {visit.id} enregistrée : visite avant le {_due(visit)}.", "success")
     if wants_json:

@@ -11,6 +11,7 @@ from app.blueprints.agent import blueprint
 from app.db import begin_write, get_session
 from app.forms import RequestImportForm
 from app.geocoding import geocoder
+from app.jobs.scheduler import plan_soon
 from app.rules import booking_rules
 from registry.accounts import User
 from registry.errors import ValidationFailed
@@ -37,6 +38,7 @@ def import_requests():
             form.file.errors = [e.message for e in error.errors]
         else:
             db.commit()
+            plan_soon()
     page = render_template(
         "agent/import.html", form=form, report=report, columns=csv_import.COLUMNS
     )

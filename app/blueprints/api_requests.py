@@ -1,7 +1,7 @@
 """JSON API for visit requests: booking (idempotent), reading with history, listing, cancelling.
 Agents see the requests of their own CPAM only."""
 
-from flask import current_app, g, jsonify, request, url_for
+from flask import g, jsonify, request, url_for
 
 from app import notify
 from app.blueprints.api import blueprint, json_body, roles
@@ -90,7 +90,7 @@ def create_visit_request():
     )
     db.commit()
     if created:
-        plan_soon(current_app._get_current_object())
+        plan_soon()
     response = jsonify(request_document(visit))
     response.status_code = 201 if created else 200
     response.headers["Location"] = url_for("api.get_visit_request", request_id=visit.id)

@@ -3,7 +3,7 @@ identity only once accepted), the report, the unreachable patient, the hand-back
 
 from datetime import datetime
 
-from flask import current_app, g, jsonify, request
+from flask import g, jsonify, request
 
 from app.blueprints.api import blueprint, json_body, roles
 from app.blueprints.api_requests import address_document
@@ -139,7 +139,7 @@ def decline_offer(offer_id: int):
         note=str(body.get("note", "") or ""),
     )
     db.commit()
-    plan_soon(current_app._get_current_object())
+    plan_soon()
     return jsonify(id=offer.id, status=offer.status, reason=offer.answer_reason)
 
 
@@ -190,7 +190,7 @@ def hand_back_visit(request_id: int):
     begin_write(db)
     visit = offers.hand_back(db, request_id, nurse, str(reason), actor=g.api_user)
     db.commit()
-    plan_soon(current_app._get_current_object())
+    plan_soon()
     return jsonify(id=visit.id, status=visit.status)
 
 

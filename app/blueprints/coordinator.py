@@ -10,6 +10,7 @@ from app.auth import restrict_to
 from app.db import begin_write, get_session
 from app.forms import ConfirmForm, NurseImportForm, StatusChangeForm
 from app.geocoding import geocoder
+from app.jobs.scheduler import plan_soon
 from app.pagination import Page, requested_page
 from app.rules import booking_rules
 from registry import audit
@@ -145,6 +146,8 @@ def change_status(nurse_id: int, action: str):
         flash(error.detail, "error")
         return redirect(url_for("coordinator.nurse_detail", nurse_id=nurse_id))
     db.commit()
+    if target == NurseStatus.ACTIVE:
+        plan_soon()  # she may take the requests no one could
     flash(f"{nurse.full_name} : {NurseStatus(nurse.status).label.lower()}.", "success")
     return redirect(url_for("coordinator.nurse_detail", nurse_id=nurse_id))
 

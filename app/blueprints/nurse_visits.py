@@ -4,7 +4,7 @@ patient's identity, tap to call, the map), the report, and her history."""
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.blueprints.nurse import _own_nurse, blueprint
@@ -74,7 +74,7 @@ def decline(offer_id: int):
             note=form.note.data or "",
         )
         db.commit()
-        plan_soon(current_app._get_current_object())
+        plan_soon()
         flash("Proposition déclinée : elle part vers une autre infirmière.", "success")
     return redirect(url_for("nurse.offers_page"))
 
@@ -162,7 +162,7 @@ def hand_back(request_id: int):
         begin_write(db)
         offers.hand_back(db, request_id, nurse, form.reason.data, actor=current_user)
         db.commit()
-        plan_soon(current_app._get_current_object())
+        plan_soon()
         flash("Visite rendue : elle est proposée à une autre infirmière.", "success")
         return redirect(url_for("nurse.offers_page"))
     return visit_page(request_id, forms={"hand_back": form}, status=422)

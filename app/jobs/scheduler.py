@@ -14,7 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from flask import Flask
+from flask import Flask, current_app
 
 from app.config import Settings
 from app.jobs import leases, tasks
@@ -156,8 +156,10 @@ class PlanningTrigger:
                 log.exception("planning after a change failed; the scheduler's pass will retry")
 
 
-def plan_soon(app: Flask) -> None:
-    """Asks for a planning pass now, when the deployment plans on change."""
+def plan_soon() -> None:
+    """Asks for a planning pass now, when the deployment plans on change (called in a request,
+    after its change is committed)."""
+    app = current_app._get_current_object()
     if not app.config["SETTINGS"].plan_on_change:
         return
     with _lock:

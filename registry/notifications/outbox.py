@@ -110,6 +110,10 @@ def deliver_due(
 
 
 def _deliver_one(session, message_id, senders, moment, report) -> None:
+    """Claim, send, mark: the claim and the mark are each a short transaction that begins by
+    writing, and none is open while the channel is slow, so a sender never holds the database
+    and never loses the mark of a message it sent (which would send it again)."""
+    claim = moment + CLAIM
     claimed = session.execute(
         update(Notification)
         .where(
@@ -117,35 +121,40 @@ def _deliver_one(session, message_id, senders, moment, report) -> None:
             Notification.status == DeliveryStatus.PENDING,
             or_(Notification.claimed_until.is_(None), Notification.claimed_until <= moment),
         )
-        .values(claimed_until=moment + CLAIM)
+        .values(claimed_until=claim)
     ).rowcount
+    message = session.get(Notification, message_id) if claimed else None
     session.commit()
-    if not claimed:
+    if message is None:
         return
-    message = session.get(Notification, message_id)
     sender = senders.get(message.channel)
     try:
         if sender is None:
             raise RuntimeError(f"aucun canal « {message.channel} » n'est configuré")
         sender.send(message.address, message.subject, message.body)
     except Exception as error:  # any failure of the channel: retried later, then reported
-        message.attempts += 1
-        message.last_error = f"{type(error).__name__}: {error}"[:500]
-        message.claimed_until = None
-        if message.attempts >= MAX_ATTEMPTS:
-            message.status = DeliveryStatus.FAILED
+        attempts = message.attempts + 1
+        last_error = f"{type(error).__name__}: {error}"[:500]
+        if attempts >= MAX_ATTEMPTS:
+            outcome = {"status": DeliveryStatus.FAILED}
             report.failed += 1
-            log.error("notification %s abandonnée : %s", message.id, message.last_error)
+            log.error("notification %s abandonnée : %s", message.id, last_error)
         else:
-            message.next_attempt_at = moment + backoff(message.attempts)
+            outcome = {"next_attempt_at": moment + backoff(attempts)}
             report.retried += 1
+        outcome |= {"attempts": attempts, "last_error": last_error}
     else:
-        message.attempts += 1
-        message.status = DeliveryStatus.SENT
-        message.sent_at = moment
-        message.claimed_until = None
+        outcome = {
+            "status": DeliveryStatus.SENT,
+            "attempts": message.attempts + 1,
+            "sent_at": moment,
+        }
         report.sent += 1
-    session.add(message)
+    session.execute(
+        update(Notification)
+        .where(Notification.id == message_id, Notification.claimed_until == claim)
+        .values(claimed_until=None, **outcome)
+    )
     session.commit()
 
 
