@@ -35,7 +35,7 @@ run: install
 	APP_ENV=development $(FLASK) db upgrade
 	APP_ENV=development $(FLASK) seed-demo
 	@echo "Plateforme VDSI sur http://$(HOST):$(PORT)/ (Ctrl-C pour arrêter)"
-	APP_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
+	APP_ENV=development PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} $(FLASK) run --host $(HOST) --port $(PORT)
 
 ## serve: production-style (gunicorn); needs SECRET_KEY and DATABASE_URL (PostgreSQL)
 serve: install

@@ -109,13 +109,14 @@ STREETS = [
     "allée des Platanes",
     "route de Toulouse",
 ]
-# Weekly patterns: (weekdays, start, end), in the practice's local time.
+# Weekly patterns: (weekdays, [(start, end), …]), in the practice's local time. Liberal nurses
+# mostly work a morning and an evening round, some every day of the week.
 WEEKLY_PATTERNS = [
-    ((0, 1, 2, 3, 4), "13:30", "18:30"),
-    ((0, 1, 2, 3, 4, 5), "08:00", "12:00"),
-    ((0, 2, 4), "09:00", "17:00"),
-    ((1, 3, 5, 6), "14:00", "19:00"),
-    ((0, 1, 2, 3, 4, 5, 6), "10:00", "13:00"),
+    ((0, 1, 2, 3, 4, 5, 6), [("07:00", "12:00"), ("17:00", "20:30")]),
+    ((0, 1, 2, 3, 4, 5), [("07:30", "12:30"), ("16:30", "19:30")]),
+    ((0, 1, 2, 3, 4), [("13:30", "18:30")]),
+    ((0, 2, 4, 6), [("08:00", "19:00")]),
+    ((1, 3, 5, 6), [("09:00", "12:00"), ("14:00", "20:00")]),
 ]
 SKILL_ODDS = {"tag": 0.7, "pcr": 0.4, "vaccination": 0.3}
 EXTRA_LANGUAGES = ["en", "es", "ar", "oc", "pt"]
@@ -160,15 +161,17 @@ def _book_requests(session, agent, communes, geocoder, rng: random.Random) -> No
     now = utcnow()
     for index in range(DEMO_REQUESTS):
         commune = communes[rng.randrange(len(communes))]
-        body = f"{rng.choice('12')}{rng.randint(40, 99)}{rng.randint(1, 12):02d}09"
+        born = date(1940 + rng.randrange(60), rng.randint(1, 12), 15)
+        # The NIR agrees with the birth date: sex, year, month, then born in Ariège (09).
+        body = f"{rng.choice('12')}{born.year % 100:02d}{born.month:02d}09"
         body += f"{rng.randint(1, 990):03d}{index + 1:03d}"
         tests = rng.choice([[], [{"kind": "tag", "count": 1}], [{"kind": "pcr", "count": 2}]])
         document = {
             "nir": body + nir_key(body),
             "first_name": rng.choice(FIRST_NAMES),
             "last_name": rng.choice(LAST_NAMES),
-            "birth_date": date(1940 + rng.randrange(60), rng.randint(1, 12), 15).isoformat(),
-            "phone": f"06{rng.randrange(10**8):08d}",
+            "birth_date": born.isoformat(),
+            "phone": _mobile(rng),
             "address": {
                 "street": f"{rng.randint(1, 40)} {rng.choice(STREETS)}",
                 "postal_code": commune.postal_codes[0],
@@ -199,7 +202,7 @@ def _nurse_document(rng: random.Random, index: int, communes: list[Commune], use
         "am_number": _luhn_number(rng, "091", 9),
         "first_name": first_name,
         "last_name": last_name,
-        "phone": "06" + "".join(rng.choice("0123456789") for _ in range(8)),
+        "phone": _mobile(rng),
         "email": email,
         "password": DEMO_PASSWORD,
         "practice": {
@@ -232,9 +235,14 @@ def _farther_communes(rng: random.Random, home: Commune, communes: list[Commune]
     return rng.sample(farther, min(len(farther), rng.randint(1, 3)))
 
 
+def _mobile(rng: random.Random) -> str:
+    """A metropolitan mobile number: 06 10 to 06 89 (06 90 to 06 97 are overseas numbers)."""
+    return f"06{rng.randint(10, 89)}{rng.randrange(10**6):06d}"
+
+
 def _availability(rng: random.Random) -> list[dict]:
-    days, start, end = rng.choice(WEEKLY_PATTERNS)
-    windows = [{"weekday": day, "start": start, "end": end} for day in days]
+    days, hours = rng.choice(WEEKLY_PATTERNS)
+    windows = [{"weekday": day, "start": start, "end": end} for day in days for start, end in hours]
     soon = date.today() + timedelta(days=rng.randint(1, 7))
     if rng.random() < 0.2:
         windows.append({"date": soon.isoformat(), "unavailable": True})

@@ -59,6 +59,16 @@ DETAILS = {
 }
 
 
+# The same reasons in a few words, for counts ("sans infirmière : 3 × aucun créneau…").
+SHORT_LABELS = {
+    "no eligible nurse": "hors de toute zone d'intervention",
+    "no nurse with the skills": "tests non pratiqués dans la zone",
+    "no nurse speaking the language": "langue non parlée dans la zone",
+    "no window before due time": "aucun créneau avant l'échéance",
+    "no capacity": "créneaux déjà pris",
+}
+
+
 def unassigned_detail(reason: str, request: Request, candidates: int) -> str:
     if reason == "no capacity":
         return (

@@ -4,6 +4,7 @@ too; each test starts from a freshly migrated, empty schema."""
 import os
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,6 +68,15 @@ def database_url(request, tmp_path) -> Iterator[str]:
         connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()
     yield url
+
+
+@pytest.fixture(autouse=True)
+def no_scheduler_left_running():
+    """A scheduler started in the test process would go on running jobs against the test
+    database under the next tests (and hold the lease a served app needs)."""
+    yield
+    electors = [t.name for t in threading.enumerate() if t.name == "scheduler-elector"]
+    assert not electors, "a test left the scheduler running: build its app with SCHEDULER off"
 
 
 def settings_for(database_url: str, **overrides) -> Settings:

@@ -128,7 +128,13 @@ def test_production_requires_a_secret_key_and_secures_cookies(database_url):
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         Settings.from_env({"APP_ENV": "production", "DATABASE_URL": database_url})
     settings = Settings.from_env(
-        {"APP_ENV": "production", "DATABASE_URL": database_url, "SECRET_KEY": "k" * 32}
+        {
+            "APP_ENV": "production",
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "k" * 32,
+            # No scheduler in the test process: it would keep running jobs on the test database.
+            "SCHEDULER": "false",
+        }
     )
     app = create_app(settings)
     assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -2,7 +2,7 @@
 message waits and is retried with a growing delay, then sent once it is back."""
 
 import socket
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.header import decode_header, make_header
 
 import pytest
@@ -16,6 +16,7 @@ from registry.notifications.channels import SmtpSender
 from registry.notifications.models import Notification
 from registry.notifications.outbox import MAX_ATTEMPTS, Recipient, backoff, deliver_due, enqueue
 from registry.timeutil import utcnow
+from registry.visits.messages import local_time
 from tests.conftest import csrf_token, fresh
 
 
@@ -175,3 +176,22 @@ def test_retrying_every_failed_message_needs_the_box_ticked(app, db, client, log
     assert fresh(db, message).status == "failed"
     client.post("/admin/notifications/retry-failed", data={"csrf_token": token, "confirm": "y"})
     assert fresh(db, message).status == "pending"
+
+
+def test_a_message_names_the_day_when_it_is_not_today():
+    now = datetime.fromisoformat("2026-11-23T21:00:00+00:00")  # 22 h in Paris
+    paris = "Europe/Paris"
+    assert local_time(datetime.fromisoformat("2026-11-23T22:30:00+00:00"), paris, now) == (
+        "23 h 30"
+    )
+    assert local_time(datetime.fromisoformat("2026-11-24T17:30:00+00:00"), paris, now) == (
+        "demain 18 h 30"
+    )
+    assert local_time(datetime.fromisoformat("2026-11-26T08:05:00+00:00"), paris, now) == (
+        "le 26/11 à 9 h 05"
+    )
+    # Guadeloupe is 5 hours behind Paris: still the 23rd there.
+    assert (
+        local_time(datetime.fromisoformat("2026-11-24T02:00:00+00:00"), "America/Guadeloupe", now)
+        == "22 h 00"
+    )

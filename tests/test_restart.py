@@ -31,6 +31,11 @@ GUNICORN = Path(sys.executable).with_name("gunicorn")
 PROJECT = Path(__file__).resolve().parent.parent
 
 
+def stored_jobs(engine) -> list[str]:
+    with engine.connect() as connection:
+        return sorted(connection.execute(sa.text("SELECT id FROM apscheduler_jobs")).scalars())
+
+
 def outbox(engine) -> list[tuple]:
     return [(m.dedupe_key, m.status, m.attempts, m.last_error) for m in rows(engine, Notification)]
 
@@ -157,21 +162,14 @@ def test_kill_9_loses_no_offer_no_message_and_no_job(
             "an offer for the booked request",
         )[0]
         wait_for(lambda: rows(engine, Notification), 10, "the offer's message in the outbox")
+        wait_for(lambda: len(stored_jobs(engine)) == 5, 30, "the scheduler's jobs in the store")
         first.kill()
 
         # Everything the dead process owed is in the database.
         assert [o.status for o in rows(engine, Offer)] == ["live"]
         owed = rows(engine, Notification)
         assert [(m.status, m.address) for m in owed] == [("pending", nurse.email)]
-        with engine.connect() as connection:
-            stored_jobs = connection.execute(sa.text("SELECT id FROM apscheduler_jobs")).scalars()
-            assert sorted(stored_jobs) == [
-                "delivery",
-                "escalation",
-                "follow_up",
-                "planning",
-                "purge",
-            ]
+        assert stored_jobs(engine) == ["delivery", "escalation", "follow_up", "planning", "purge"]
         dead_holder = rows(engine, JobLease, JobLease.name == "scheduler")[0].holder
 
         # While it is down, another request is booked (by the CSV import, say).
@@ -201,6 +199,4 @@ def test_kill_9_loses_no_offer_no_message_and_no_job(
     ]
     assert offers[0].id == offer.id  # the first offer survived, not replaced
     assert {m.status for m in rows(engine, Notification)} == {"sent"}, outbox(engine)
-    with engine.connect() as connection:
-        count = connection.execute(sa.text("SELECT count(*) FROM apscheduler_jobs")).scalar()
-    assert count == 5
+    assert len(stored_jobs(engine)) == 5

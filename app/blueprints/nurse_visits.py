@@ -188,8 +188,11 @@ def report_page(request_id: int):
     nurse = _own_nurse()
     visit = offers.held_visit(db, request_id, nurse)
     form = ReportForm()
-    if request.method == "GET" and visit.appointment_at:
-        form.visited_at.data = _local(visit.appointment_at, visit.timezone).replace(tzinfo=None)
+    if request.method == "GET":
+        # She usually files it just after the visit: now, or the appointment if it is past.
+        now = utcnow().replace(second=0, microsecond=0)
+        visited = min(visit.appointment_at, now) if visit.appointment_at else now
+        form.visited_at.data = _local(visited, visit.timezone).replace(tzinfo=None)
     if form.validate_on_submit():
         try:
             begin_write(db)

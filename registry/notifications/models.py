@@ -25,6 +25,10 @@ class DeliveryStatus(StrEnum):
     def label(self) -> str:
         return {"pending": "en attente", "sent": "envoyée", "failed": "en échec"}[self.value]
 
+    @property
+    def plural(self) -> str:
+        return {"pending": "en attente", "sent": "envoyées", "failed": "en échec"}[self.value]
+
 
 class Notification(SQLModel, table=True):
     __tablename__ = "notification"

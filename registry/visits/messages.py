@@ -1,16 +1,25 @@
 """The texts of the notifications: a commune, a time, a count, and a link; never a patient's
 name, address or phone."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from registry.requests.models import VisitRequest
+from registry.timeutil import utcnow
 
 
-def local_time(moment: datetime, timezone: str) -> str:
-    """« 18 h 30 », in the patient's time zone."""
-    local = moment.astimezone(ZoneInfo(timezone))
-    return f"{local.hour} h {local.minute:02d}"
+def local_time(moment: datetime, timezone: str, now: datetime | None = None) -> str:
+    """« 18 h 30 » today, « demain 18 h 30 », else « le 26/11 à 18 h 30 »: in the patient's
+    time zone, as the message is read when it arrives."""
+    zone = ZoneInfo(timezone)
+    local = moment.astimezone(zone)
+    today = (now or utcnow()).astimezone(zone).date()
+    time = f"{local.hour} h {local.minute:02d}"
+    if local.date() == today:
+        return time
+    if local.date() == today + timedelta(days=1):
+        return f"demain {time}"
+    return f"le {local:%d/%m} à {time}"
 
 
 def offer_message(request: VisitRequest, link: str) -> tuple[str, str]:

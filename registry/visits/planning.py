@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, or_, select
 
+from matching.explain import SHORT_LABELS
 from matching.model import Fixed, Instance, Params
 from matching.model import Nurse as PlanNurse
 from matching.model import Request as PlanRequest
@@ -55,11 +56,14 @@ class PlanSummary:
             f"{self.expired} proposition(s) expirée(s)",
         ]
         if self.unassigned:
-            reasons = ", ".join(f"{n} × {reason}" for reason, n in self.unassigned.most_common())
+            reasons = ", ".join(
+                f"{n} × {SHORT_LABELS.get(reason, reason)}"
+                for reason, n in self.unassigned.most_common()
+            )
             parts.append(f"sans infirmière : {reasons}")
         if self.overdue:
             parts.append(f"{self.overdue} échéance(s) dépassée(s)")
-        return "; ".join(parts) + f" ({self.seconds:.2f} s)"
+        return " ; ".join(parts) + f" (en {self.seconds:.2f} s)".replace(".", ",")
 
 
 def plan_pass(session: Session, *, rules: OfferRules, now: datetime | None = None) -> PlanSummary:

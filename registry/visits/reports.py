@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from registry import audit
@@ -170,7 +171,8 @@ def _km(value, errors) -> Decimal | None:
 def file_report(
     session: Session, request_id: int, nurse: Nurse, body: Any, *, actor: object
 ) -> VisitReport:
-    """Files the report of a visit the nurse holds; the request becomes `visited`."""
+    """Files the report of a visit the nurse holds; the request becomes `visited`, its
+    appointment the time the visit really took place."""
     now = utcnow()
     request = held_visit(session, request_id, nurse)
     if request.status != S.ACCEPTED:
@@ -179,6 +181,11 @@ def file_report(
     end_held_visit(session, request.id, S.VISITED, actor=actor, reason="compte rendu déposé")
     report = VisitReport(request_id=request.id, nurse_id=nurse.id, created_at=now, **values)
     session.add(report)
+    session.execute(
+        update(VisitRequest)
+        .where(VisitRequest.id == request.id)
+        .values(appointment_at=values["visited_at"])
+    )
     session.flush()
     audit.record(
         session,
