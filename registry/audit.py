@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, func, select
 
+from registry.paging import page_of
 from registry.timeutil import UTCDateTime, utcnow
 
 
@@ -74,13 +75,7 @@ def search(
         query = query.where(AuditEntry.at >= since)
     if until:
         query = query.where(AuditEntry.at < until)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(
-        query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return list(rows), total
+    return page_of(session, query, (AuditEntry.at.desc(), AuditEntry.id.desc()), page, per_page)
 
 
 def known_actions(session: Session) -> list[str]:

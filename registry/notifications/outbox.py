@@ -18,6 +18,7 @@ from sqlmodel import Session, func, select
 from registry import audit
 from registry.errors import Conflict, NotFound
 from registry.notifications.models import Channel, DeliveryStatus, Notification
+from registry.paging import page_of
 from registry.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -170,13 +171,8 @@ def search(
     query = select(Notification)
     if status:
         query = query.where(Notification.status == status)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(
-        query.order_by(Notification.created_at.desc(), Notification.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return list(rows), total
+    order = (Notification.created_at.desc(), Notification.id.desc())
+    return page_of(session, query, order, page, per_page)
 
 
 def count_by_status(session: Session) -> dict[str, int]:

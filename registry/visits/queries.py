@@ -3,9 +3,10 @@ follow-up lists (requests no nurse holds in time, visits unreported at J+4)."""
 
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, func, or_, select
+from sqlmodel import Session, or_, select
 
 from registry.nurses.models import Nurse
+from registry.paging import page_of
 from registry.requests.models import RequestStatus, VisitRequest
 
 S = RequestStatus
@@ -31,19 +32,8 @@ def visit_history(
     query = select(VisitRequest).where(
         VisitRequest.nurse_id == nurse.id, VisitRequest.status.in_((S.ACCEPTED, *DONE))
     )
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(
-        query.order_by(VisitRequest.status_changed_at.desc(), VisitRequest.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return list(rows), total
-
-
-def _page(session: Session, query, order, page: int, per_page: int):
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(*order).offset((page - 1) * per_page).limit(per_page)).all()
-    return list(rows), total
+    order = (VisitRequest.status_changed_at.desc(), VisitRequest.id.desc())
+    return page_of(session, query, order, page, per_page)
 
 
 def awaiting_a_nurse(
@@ -67,7 +57,7 @@ def awaiting_a_nurse(
     )
     if department:
         query = query.where(VisitRequest.department == department)
-    return _page(session, query, (VisitRequest.due_at, VisitRequest.id), page, per_page)
+    return page_of(session, query, (VisitRequest.due_at, VisitRequest.id), page, per_page)
 
 
 def unreported_visits(
@@ -82,4 +72,4 @@ def unreported_visits(
     )
     if department:
         query = query.where(VisitRequest.department == department)
-    return _page(session, query, (VisitRequest.follow_up_at, VisitRequest.id), page, per_page)
+    return page_of(session, query, (VisitRequest.follow_up_at, VisitRequest.id), page, per_page)
