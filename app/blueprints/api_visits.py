@@ -13,6 +13,7 @@ from registry.accounts import Role
 from registry.errors import NotFound, invalid
 from registry.nurses.queries import nurse_of_user
 from registry.requests.minimised import offer_summary
+from registry.requests.services import read_patient
 from registry.timeutil import utcnow
 from registry.visits import offers, reports
 from registry.visits.models import Offer
@@ -116,7 +117,7 @@ def accept_offer(offer_id: int):
     appointment = _appointment(_optional_body())
     begin_write(db)
     visit = offers.accept_offer(db, offer_id, nurse, actor=g.api_user, appointment_at=appointment)
-    offers.read_patient(db, visit, actor=g.api_user, purpose="api")
+    read_patient(db, visit, actor=g.api_user, purpose="api")
     db.commit()
     return jsonify(visit_document(visit))
 
@@ -148,7 +149,7 @@ def decline_offer(offer_id: int):
 def get_visit(request_id: int):
     db = get_session()
     visit = offers.held_visit(db, request_id, _nurse())
-    offers.read_patient(db, visit, actor=g.api_user, purpose="api")
+    read_patient(db, visit, actor=g.api_user, purpose="api")
     db.commit()
     return jsonify(visit_document(visit))
 

@@ -14,6 +14,7 @@ from app.jobs.scheduler import plan_soon
 from app.visit_forms import DECLINE_CHOICES, AppointmentForm, DeclineForm, ReasonForm, ReportForm
 from registry.errors import ValidationFailed
 from registry.requests.minimised import offer_summary
+from registry.requests.services import read_patient
 from registry.timeutil import utcnow
 from registry.visits import offers, queries, reports
 from registry.visits.reports import SYMPTOMS
@@ -97,7 +98,7 @@ def visit_page(request_id: int, forms: dict | None = None, status: int = 200):
     db = get_session()
     nurse = _own_nurse()
     visit = offers.held_visit(db, request_id, nurse)
-    offers.read_patient(db, visit, actor=current_user, purpose="page")
+    read_patient(db, visit, actor=current_user, purpose="page")
     db.commit()
     forms = forms or {}
     appointment = forms.get("appointment") or AppointmentForm(

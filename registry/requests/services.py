@@ -377,17 +377,8 @@ def _record(session, request, current, target, *, actor, reason) -> None:
 def request_for(session: Session, request_id: int, reader: User, *, purpose: str) -> VisitRequest:
     """The request, if the reader's CPAM booked it (else 404: ids cannot be probed). The read of
     a patient's identity is audited."""
-    request = session.get(VisitRequest, request_id)
-    if request is None or request.cpam_code != reader.cpam_code:
-        raise NotFound(f"Demande n° {request_id} introuvable.")
-    audit.record(
-        session,
-        actor=reader,
-        action="visit_request.read",
-        target_type="visit_request",
-        target_id=request.id,
-        details={"purpose": purpose},
-    )
+    request = status_for(session, request_id, reader)
+    read_patient(session, request, actor=reader, purpose=purpose)
     return request
 
 
@@ -398,6 +389,18 @@ def status_for(session: Session, request_id: int, reader: User) -> VisitRequest:
     if request is None or request.cpam_code != reader.cpam_code:
         raise NotFound(f"Demande n° {request_id} introuvable.")
     return request
+
+
+def read_patient(session: Session, request: VisitRequest, *, actor: object, purpose: str) -> None:
+    """Every display of a patient's identity, to an agent or a nurse, is in the audit log."""
+    audit.record(
+        session,
+        actor=actor,
+        action="visit_request.read",
+        target_type="visit_request",
+        target_id=request.id,
+        details={"purpose": purpose},
+    )
 
 
 def history_of(session: Session, request_id: int) -> list[RequestEvent]:

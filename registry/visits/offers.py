@@ -269,18 +269,6 @@ def end_held_visit(
         raise Conflict("Cette visite vient de changer d'état ; rechargez la page.")
 
 
-def read_patient(session: Session, request: VisitRequest, *, actor: object, purpose: str) -> None:
-    """Every display of the patient's identity to the nurse is in the audit log."""
-    audit.record(
-        session,
-        actor=actor,
-        action="visit_request.read",
-        target_type="visit_request",
-        target_id=request.id,
-        details={"purpose": purpose},
-    )
-
-
 def hand_back(
     session: Session,
     request_id: int,
