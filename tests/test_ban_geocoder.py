@@ -24,6 +24,7 @@ from registry.geo.commune_geocoder import CommuneGeocoder
 from registry.geo.communes import commune_directory
 from registry.geo.fallback import FallbackGeocoder
 from tests.conftest import settings_for
+from tests.loopback import free_port
 
 FOIX = Commune(
     insee="09122",
@@ -291,12 +292,6 @@ def test_an_address_in_a_commune_missing_from_the_directory_is_refused(ban):
         geocoder_for(ban).geocode(ADDRESS)
 
     assert refused.value.field == "commune"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_a_service_that_is_down_is_unavailable_not_a_refusal():

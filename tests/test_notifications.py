@@ -1,13 +1,10 @@
 """The outbox delivers through a real SMTP server on loopback; when the server is down the
 message waits and is retried with a growing delay, then sent once it is back."""
 
-import socket
 from datetime import datetime, timedelta
-from email.header import decode_header, make_header
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 from sqlmodel import Session, select
 
 from registry.accounts import Role
@@ -18,26 +15,7 @@ from registry.notifications.outbox import MAX_ATTEMPTS, Recipient, backoff, deli
 from registry.timeutil import utcnow
 from registry.visits.messages import local_time
 from tests.conftest import csrf_token, fresh
-
-
-class Inbox(Message):
-    def __init__(self):
-        super().__init__()
-        self.messages = []
-
-    def handle_message(self, message):
-        self.messages.append(message)
-
-
-def subject(message) -> str:
-    """The subject as the recipient reads it (decoded from its RFC 2047 encoding, unfolded)."""
-    return " ".join(str(make_header(decode_header(message["Subject"]))).split())
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.loopback import Inbox, free_port, subject
 
 
 @pytest.fixture

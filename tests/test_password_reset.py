@@ -1,9 +1,7 @@
 """Password reset by e-mail token, sent through a real SMTP server on loopback."""
 
 import re
-import socket
 import time
-from email import message_from_bytes
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -11,29 +9,15 @@ from sqlmodel import select
 
 from registry.accounts import PasswordResetToken, Role
 from tests.conftest import PASSWORD, csrf_token, login
+from tests.loopback import Inbox, free_port
 
 NEW_PASSWORD = "Nouveau-mot-de-passe-2021"
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
 def inbox():
     handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     yield handler, controller.port
     controller.stop()

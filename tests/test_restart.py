@@ -23,8 +23,8 @@ from registry import api_tokens
 from registry.accounts import Role
 from registry.notifications.models import Notification
 from registry.visits.models import Offer
+from tests.loopback import Inbox, free_port, subject
 from tests.request_data import request_document
-from tests.test_notifications import Inbox, free_port, subject
 from tests.visit_data import book, enrol_nurse
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
