@@ -402,12 +402,9 @@ class FlowPlanner:
             if into is None:
                 continue
             before = routes[source]
-            rest = [v for v in before.order if v != r]
-            after = None
-            if rest:
-                after = self.routes.schedule(*source, rest) or self.routes.best(*source, rest)
-                if after is None:
-                    continue
+            after = self._without(source, before.order, r)
+            if after is False:
+                continue
             # The two changed rounds over the others, without copying them (None: emptied).
             trial = ChainMap({target: into, source: after}, routes)
             # `out` leaves the target nurse and `r` its source nurse; when they are the same
@@ -443,6 +440,14 @@ class FlowPlanner:
         routes[window] = moved
         return True
 
+    def _without(self, window, order, r):
+        """The round of `window` once visit `r` leaves it: None when nothing is left, False
+        when what is left cannot be scheduled."""
+        rest = [v for v in order if v != r]
+        if not rest:
+            return None
+        return self.routes.schedule(*window, rest) or self.routes.best(*window, rest) or False
+
     def _distance(self, nurse: int, r: int) -> float:
         return self.routes.leg(-1 - nurse, r)
 
@@ -462,12 +467,9 @@ class FlowPlanner:
                 if source[0] != nurse and room <= 0:
                     continue
                 before = trial.get(source, routes.get(source))
-                rest = [v for v in before.order if v != r]
-                after = None
-                if rest:
-                    after = self.routes.schedule(*source, rest) or self.routes.best(*source, rest)
-                    if after is None:
-                        continue
+                after = self._without(source, before.order, r)
+                if after is False:
+                    continue
                 into = trial[target]
                 moved = self.routes.insert(*target, into.order if into else (), r)
                 if moved is None:
@@ -494,11 +496,8 @@ class FlowPlanner:
 
     def _try_move(self, routes, load, candidates, window, r) -> bool:
         route = routes[window]
-        rest = [v for v in route.order if v != r]
-        without = None
-        if rest:
-            without = self.routes.schedule(*window, rest) or self.routes.best(*window, rest)
-        if rest and without is None:
+        without = self._without(window, route.order, r)
+        if without is False:
             return False
         saving = route.road_km - (without.road_km if without else 0.0)
         load[window[0]] -= 1  # as if the visit had left, so her other windows may take it
