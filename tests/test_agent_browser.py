@@ -8,8 +8,8 @@ from registry.accounts import Role
 from registry.requests.models import VisitRequest
 from tests.browser import CHROMIUM, live_server
 from tests.request_data import nir
-from tests.test_agent_pages import book
 from tests.test_browser import sign_in
+from tests.visit_data import book
 
 pytestmark = [
     pytest.mark.browser,

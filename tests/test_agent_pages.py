@@ -7,12 +7,10 @@ from sqlmodel import func, select
 
 from registry import audit
 from registry.accounts import Role
-from registry.geo.commune_geocoder import CommuneGeocoder
-from registry.geo.communes import commune_directory
-from registry.requests import services
 from registry.requests.models import RequestStatus, VisitRequest
 from tests.conftest import csrf_token, fresh
-from tests.request_data import nir, request_document
+from tests.request_data import nir
+from tests.visit_data import book
 
 JSON = {"Accept": "application/json"}
 
@@ -47,18 +45,6 @@ def post_booking(client, headers=None, **changes):
 def stored(db) -> int:
     db.rollback()
     return db.exec(select(func.count()).select_from(VisitRequest)).one()
-
-
-def book(db, agent, **changes) -> VisitRequest:
-    visit, _ = services.book_request(
-        db,
-        request_document(**changes),
-        client=agent,
-        geocoder=CommuneGeocoder(commune_directory()),
-        rules=services.BookingRules(),
-    )
-    db.commit()
-    return visit
 
 
 def test_the_booking_form_stores_the_request_and_shows_it(client, db, logged_in):

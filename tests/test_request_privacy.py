@@ -2,7 +2,7 @@
 
 from registry.accounts import Role
 from registry.requests.minimised import offer_summary
-from tests.test_agent_pages import book
+from tests.visit_data import book
 
 
 def test_an_offer_shows_where_when_and_what_but_never_who(db, make_user):
