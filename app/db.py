@@ -11,6 +11,7 @@ from flask import Flask, current_app, g
 from sqlmodel import Session
 
 from app.config import PROJECT_ROOT
+from billing.catalogue import load_shipped
 
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -104,8 +105,18 @@ def alembic_config(connection: sa.Connection) -> AlembicConfig:
 
 
 def upgrade(target_engine: sa.Engine, revision: str = "head") -> None:
+    """Migrates the schema; at head, also loads the catalogue rows the package ships and the
+    database lacks (tariffs are data, dated, and revalued by admins: not a migration's job)."""
     with target_engine.begin() as connection:
         command.upgrade(alembic_config(connection), revision)
+    if revision == "head":
+        load_reference_data(target_engine)
+
+
+def load_reference_data(target_engine: sa.Engine) -> None:
+    with Session(target_engine) as session:
+        load_shipped(session)
+        session.commit()
 
 
 @click.group("db", help="Migrations du schéma (Alembic).")

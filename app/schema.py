@@ -3,6 +3,8 @@
 
 from sqlmodel import SQLModel
 
+import app.jobs.models  # noqa: F401
+import billing.models  # noqa: F401
 import registry.accounts
 import registry.api_tokens
 import registry.audit

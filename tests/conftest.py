@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from app import create_app
 from app.config import Settings
-from app.db import make_engine, upgrade
+from app.db import load_reference_data, make_engine, upgrade
 from registry import accounts
 from registry.accounts import Role, User
 
@@ -66,6 +66,7 @@ def database_url(request, tmp_path) -> Iterator[str]:
             name for name in sa.inspect(connection).get_table_names() if name != "alembic_version"
         ]
         connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    load_reference_data(engine)
     engine.dispose()
     yield url
 

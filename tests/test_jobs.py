@@ -190,7 +190,7 @@ def test_the_purge_replaces_an_old_closed_requests_identity_and_keeps_the_visit_
     )
     assert visited.birth_date.month == 1 and visited.birth_date.day == 1
     # What billing and the indicators need stays.
-    assert (visited.status, visited.nurse_id, visited.insee) == ("visited", nurse.id, "09122")
+    assert (visited.status, visited.nurse_id, visited.insee) == ("billed", nurse.id, "09122")
     assert visited.consent_at and visited.pseudonymised_at
     assert db.exec(select(VisitReport).where(VisitReport.request_id == visited.id)).one()
     still_open = fresh(db, still_open)

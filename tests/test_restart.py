@@ -103,7 +103,7 @@ class Server:
                 probe = self.url + "/healthz"
                 with urllib.request.urlopen(probe, timeout=1) as response:  # noqa: S310 (loopback)
                     return response.status == 200
-            except (urllib.error.URLError, ConnectionError):
+            except OSError:  # refused, or no answer yet while the worker still boots
                 return False
 
         wait_for(answers, 30, f"the server to answer (log: {self.log.read_text()[-2000:]})")

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from billing.records import issue_for_report
 from registry import audit
 from registry.errors import Conflict, ErrorCollector, invalid
 from registry.nurses.models import Nurse
@@ -172,7 +173,7 @@ def file_report(
     session: Session, request_id: int, nurse: Nurse, body: Any, *, actor: object
 ) -> VisitReport:
     """Files the report of a visit the nurse holds; the request becomes `visited`, its
-    appointment the time the visit really took place."""
+    appointment the time the visit really took place, and its bill is issued (`billed`)."""
     now = utcnow()
     request = held_visit(session, request_id, nurse)
     if request.status != S.ACCEPTED:
@@ -195,6 +196,8 @@ def file_report(
         target_id=request.id,
         details={"report": report.id},
     )
+    session.refresh(request)
+    issue_for_report(session, request, report, nurse, actor=actor)
     return report
 
 

@@ -1,0 +1,182 @@
+"""Billing records issued by the visit report: the 2021 amounts of PRODUCT §5 through the whole
+flow, the lines, the zero patient share, the invariants the database holds, corrections."""
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from billing import records
+from billing.models import BillingCounter, BillingLine, BillingRecord
+from registry.accounts import Role
+from registry.audit import AuditEntry
+from tests.billing_data import NurseApi, visit_at
+from tests.conftest import fresh
+from tests.visit_data import enrol_nurse
+
+PARIS = ZoneInfo("Europe/Paris")
+TUESDAY = datetime(2021, 3, 9, 10, 30, tzinfo=PARIS)
+SUNDAY = datetime(2021, 3, 7, 10, 30, tzinfo=PARIS)
+GUADELOUPE = {"street": "", "postal_code": "97110", "commune": "Pointe-à-Pitre"}
+
+
+@pytest.fixture
+def api(db, client):
+    return NurseApi(db, client)
+
+
+@pytest.fixture
+def agent(make_user):
+    return make_user(Role.AGENT)
+
+
+def codes(db, record) -> list[tuple[str, str | None, str]]:
+    return [
+        (line.code, None if line.coefficient is None else str(line.coefficient), str(line.amount))
+        for line in records.lines_of(db, record.id)
+    ]
+
+
+def test_a_weekday_visit_in_the_nurses_own_commune_bills_25_14(db, api, agent):
+    nurse = enrol_nurse(db)
+    record = visit_at(db, api, agent, nurse, TUESDAY)
+    assert record.total == Decimal("25.14")
+    assert codes(db, record) == [
+        ("AMI", "5.60", "17.64"),
+        ("MCI", None, "5.00"),
+        ("IFD", None, "2.50"),
+    ]
+    assert record.patient_share == Decimal("0.00") and record.amo_amount == Decimal("25.14")
+    assert (record.prescriber_name, record.prescriber_number) == ("ISOLEMENT COVID", "291991198")
+    assert record.exoneration == "EXO DIV 3" and record.third_party
+    assert (record.nurse_rpps, record.nurse_am_number) == (nurse.rpps, nurse.am_number)
+    assert record.care_date.isoformat() == "2021-03-09" and record.number == 1
+
+
+def test_the_same_visit_on_a_sunday_bills_33_64(db, api, agent):
+    record = visit_at(db, api, agent, enrol_nurse(db), SUNDAY)
+    assert record.total == Decimal("33.64")
+    assert codes(db, record)[-1] == ("F", None, "8.50")
+
+
+def test_a_visit_in_guadeloupe_bills_25_98(db, api, agent):
+    nurse = enrol_nurse(db, practice=GUADELOUPE)
+    moment = datetime(2021, 3, 9, 10, 30, tzinfo=ZoneInfo("America/Guadeloupe"))
+    record = visit_at(db, api, agent, nurse, moment, address=GUADELOUPE)
+    assert record.zone == "drom" and record.total == Decimal("25.98")
+    assert codes(db, record)[0] == ("AMI", "5.60", "18.48")
+
+
+def test_a_patient_10_km_away_in_plain_adds_5_60_of_ik(db, api, agent):
+    nurse = enrol_nurse(db)
+    pamiers = {"street": "", "postal_code": "09100", "commune": "Pamiers"}
+    record = visit_at(db, api, agent, nurse, TUESDAY, address=pamiers, report={"ik_km": "10"})
+    assert record.total == Decimal("25.14") + Decimal("5.60")
+    assert codes(db, record)[-1] == ("IK", "16.00", "5.60")
+    # Both the platform's estimate (Foix → Pamiers as the crow flies) and her value are kept.
+    assert record.ik_declared_km == Decimal("10.0")
+    assert Decimal(15) < record.ik_estimate_km < Decimal(20)
+
+
+def test_without_a_declared_distance_the_estimate_is_billed_in_mountain_rates(db, api, agent):
+    nurse = enrol_nurse(db, mountain=True)
+    pamiers = {"street": "", "postal_code": "09100", "commune": "Pamiers"}
+    record = visit_at(db, api, agent, nurse, TUESDAY, address=pamiers)
+    km = 2 * record.ik_estimate_km - 2
+    assert codes(db, record)[-1] == (
+        "IK",
+        f"{km:.2f}",
+        str((km * Decimal("0.50")).quantize(Decimal("0.01"))),
+    )
+
+
+def test_household_tests_are_billed_per_person_with_the_count_rules(db, api, agent):
+    nurse = enrol_nurse(db, skills=["tag", "pcr"])
+    tests = [{"kind": "tag", "count": 3, "positives": 1}, {"kind": "pcr", "count": 1}]
+    record = visit_at(
+        db, api, agent, nurse, TUESDAY, household_size=5, report={"household_tests": tests}
+    )
+    lines = records.lines_of(db, record.id)
+    tag = next(line for line in lines if line.act == "TAG")
+    pcr = next(line for line in lines if line.act == "PCR")
+    # 3 antigen tests: AMI 8,3 each (9,6 below 3); one RT-PCR sample: AMI 4,2.
+    assert (tag.coefficient, tag.quantity, tag.amount) == (Decimal("8.30"), 3, Decimal("78.45"))
+    assert (pcr.coefficient, pcr.quantity, pcr.amount) == (Decimal("4.20"), 1, Decimal("13.23"))
+    assert record.total == Decimal("25.14") + Decimal("78.45") + Decimal("13.23")
+
+
+def test_a_second_bill_for_the_same_visit_is_refused_by_the_database(db, api, agent):
+    record = visit_at(db, api, agent, enrol_nurse(db), TUESDAY)
+    copy = BillingRecord(
+        **record.model_dump(exclude={"id", "number", "issued_at"}), number=record.number + 1
+    )
+    db.add(copy)
+    with pytest.raises(sa.exc.IntegrityError):
+        db.flush()
+    db.rollback()
+
+
+def test_an_issued_record_and_its_lines_cannot_be_changed_or_deleted(db, api, agent):
+    record = visit_at(db, api, agent, enrol_nurse(db), TUESDAY)
+    for statement in (
+        sa.update(BillingRecord).where(BillingRecord.id == record.id).values(total=1),
+        sa.delete(BillingLine).where(BillingLine.record_id == record.id),
+        sa.update(BillingLine).where(BillingLine.record_id == record.id).values(amount=0),
+    ):
+        with pytest.raises(sa.exc.DatabaseError, match="immutable"):
+            db.execute(statement)
+        db.rollback()
+    assert fresh(db, record).total == Decimal("25.14")
+
+
+def test_a_correction_credits_the_record_and_replaces_it_with_the_next_numbers(db, api, agent):
+    nurse = enrol_nurse(db)
+    pamiers = {"street": "", "postal_code": "09100", "commune": "Pamiers"}
+    record = visit_at(db, api, agent, nurse, TUESDAY, address=pamiers, report={"ik_km": "10"})
+    credit, replacement = records.correct(
+        db, record.id, declared_km="12", reason="Détour : route coupée", actor="test", nurse=nurse
+    )
+    db.commit()
+    assert (credit.number, replacement.number) == (2, 3)
+    assert credit.cancels_id == record.id and credit.total == -record.total
+    assert replacement.replaces_id == record.id
+    assert codes(db, replacement)[-1] == ("IK", "20.00", "7.00")
+    assert sum(line.amount for line in records.lines_of(db, credit.id)) == -record.total
+    assert records.current_record(db, record.request_id).id == replacement.id
+    with pytest.raises(Exception, match="déjà annulée"):
+        records.correct(db, record.id, declared_km="", reason="encore", actor="t", nurse=nurse)
+    db.rollback()
+    actions = db.exec(select(AuditEntry.action).where(AuditEntry.target_type == "billing_record"))
+    assert {"billing_record.issued", "billing_record.credited"} <= set(actions)
+
+
+def test_numbers_follow_each_other_per_nurse_without_gaps(db, api, agent):
+    foix = enrol_nurse(db)
+    numbers = [visit_at(db, api, agent, foix, TUESDAY).number for _ in range(3)]
+    assert numbers == [1, 2, 3]
+    assert db.get(BillingCounter, foix.id).last_number == 3
+    # A record rolled back gives its number back.
+    records.next_number(db, foix.id)
+    db.rollback()
+    assert records.next_number(db, foix.id) == 4
+    db.rollback()
+
+
+def test_the_nurse_sees_her_bill_in_her_visits_and_its_page(db, api, agent, client):
+    from tests.conftest import login
+
+    nurse = enrol_nurse(db)
+    record = visit_at(db, api, agent, nurse, TUESDAY)
+    user_email = db.exec(
+        select(AuditEntry.actor_label).where(AuditEntry.action == "billing_record.issued")
+    ).first()
+    login(client, user_email)
+    visits = client.get("/nurse/visits").get_data(as_text=True)
+    assert "Facturée" in visits and "25,14" in visits
+    page = client.get(f"/nurse/billing/{record.id}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "ISOLEMENT COVID" in text and "EXO DIV 3" in text and "0,00 €" in text
