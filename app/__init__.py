@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         agent,
         agent_import,
         api,
+        api_billing,
         api_docs,
         api_geo,
         api_nurses,
@@ -38,8 +39,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         api_visits,
         coordinator,
         cpam,
+        cpam_reconciliation,
         enrolment,
         nurse,
+        nurse_billing,
         nurse_visits,
     )
 

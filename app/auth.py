@@ -40,7 +40,7 @@ login_manager = LoginManager()
 ROLE_HOME = {
     Role.NURSE: "nurse.home",
     Role.AGENT: "agent.home",
-    Role.CPAM: "cpam.home",
+    Role.CPAM: "cpam.billing_list",
     Role.COORDINATOR: "coordinator.home",
     Role.ADMIN: "admin.home",
 }

@@ -513,6 +513,7 @@ def _schemas() -> dict[str, Schema]:
         ),
         **_visit_request_schemas(),
         **visit_schemas(),
+        **billing_schemas(),
         **_problem_schemas(),
     }
 
@@ -792,6 +793,10 @@ def openapi_document() -> dict:
                 "name": "Visites (infirmier·e)",
                 "description": "Propositions, visites, comptes rendus.",
             },
+            {
+                "name": "Facturation",
+                "description": "Factures en tiers payant et rapprochement avec la CPAM.",
+            },
         ],
         "paths": {
             f"{API}/me": {
@@ -806,6 +811,7 @@ def openapi_document() -> dict:
             **_visit_request_paths(),
             **_nurse_paths(),
             **visit_paths(),
+            **billing_paths(),
             f"{API}/geo/communes": {
                 "get": operation(
                     "search_communes",
@@ -837,4 +843,5 @@ def openapi_document() -> dict:
     }
 
 
+from app.openapi_billing import billing_paths, billing_schemas  # noqa: E402 (as below)
 from app.openapi_visits import visit_paths, visit_schemas  # noqa: E402 (uses the helpers above)

@@ -8,6 +8,7 @@ from flask import Flask, jsonify, url_for
 from flask_login import current_user
 
 from app.db import engine
+from billing.models import Classification
 from registry.accounts import Role
 from registry.nurses.models import LANGUAGE_LABELS, SKILL_LABELS
 
@@ -30,6 +31,7 @@ NAVIGATION = {
     Role.NURSE: [
         ("nurse.offers_page", "Mes propositions"),
         ("nurse.visits_page", "Mes visites"),
+        ("nurse.billing_list", "Mes factures"),
         ("nurse.profile", "Mes disponibilités"),
     ],
     Role.AGENT: [
@@ -38,7 +40,11 @@ NAVIGATION = {
         ("agent.import_requests", "Importer un CSV"),
         ("agent.coverage", "Couverture"),
     ],
-    Role.CPAM: [("cpam.home", "Facturation")],
+    Role.CPAM: [
+        ("cpam.billing_list", "Factures"),
+        ("cpam.reconciliation", "Rapprochement"),
+        ("cpam.home", "Infirmières"),
+    ],
     Role.COORDINATOR: [
         ("coordinator.home", "Territoire"),
         ("coordinator.visits", "Suivi des visites"),
@@ -116,6 +122,18 @@ def init_app(app: Flask) -> None:
     def _decimal_fr(value, places: int = 1) -> str:
         """A number as French readers write it: 12,5."""
         return f"{value:.{places}f}".replace(".", ",")
+
+    @app.template_filter("classification_label")
+    def _classification_label(value) -> str:
+        return Classification(value).label
+
+    @app.template_filter("euros")
+    def _euros(value) -> str:
+        """An amount as French readers write it: 1 234,50 €."""
+        if value is None:
+            return "—"
+        whole = f"{value:,.2f}".replace(",", "\u202f").replace(".", ",")
+        return f"{whole} €"
 
     @app.template_filter("paris_time")
     def _paris_time(value, fmt: str = "%d/%m/%Y %H:%M"):

@@ -26,7 +26,7 @@ def read_csv(
     read as CSV, lacks a required column or is too long is refused whole (field `file`).
 
     A row with more non-empty cells than headings keeps the extra cells under the key None."""
-    text = _decode(content)
+    text = decode_text(content)
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
@@ -74,7 +74,7 @@ def words(text: str) -> list[str]:
     return [word for word in re.split(r"[\s,|/]+", text) if word]
 
 
-def _decode(content: bytes) -> str:
+def decode_text(content: bytes) -> str:
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -55,6 +55,12 @@ API_ROLES = {
     "api.visit_unreachable": {Role.NURSE},
     "api.hand_back_visit": {Role.NURSE},
     "api.reschedule_visit": {Role.NURSE},
+    "api.list_records": {Role.NURSE, Role.CPAM},
+    "api.get_record": {Role.NURSE, Role.CPAM},
+    "api.records_csv": {Role.NURSE, Role.CPAM},
+    "api.post_import": {Role.CPAM},
+    "api.get_import": {Role.CPAM},
+    "api.get_anomalies": {Role.CPAM},
 }
 # Ids that exist in no table: the sweep must not change the data it runs on (revoke a token…).
 SAMPLE_ARGUMENTS = {"integer": 987654, "unicode": "x", "path": "css/app.css"}

@@ -43,7 +43,7 @@ def fits_the_screen(page) -> bool:
     [
         (Role.NURSE, "Bonjour"),
         (Role.AGENT, "Mes demandes"),
-        (Role.CPAM, "Professionnel·le·s facturant les VDSI"),
+        (Role.CPAM, "Factures VDSI de la CPAM 091"),
         (Role.COORDINATOR, "Suivi des visites"),
         (Role.ADMIN, "Administration"),
     ],

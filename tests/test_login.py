@@ -12,7 +12,7 @@ from tests.conftest import PASSWORD, csrf_token, login
 HOMES = {
     Role.NURSE: "/nurse/",
     Role.AGENT: "/agent/",
-    Role.CPAM: "/cpam/",
+    Role.CPAM: "/cpam/billing",
     Role.COORDINATOR: "/coordinator/",
     Role.ADMIN: "/admin/",
 }

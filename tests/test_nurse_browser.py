@@ -120,14 +120,14 @@ def test_a_nurse_accepts_an_offer_and_files_the_report_on_her_phone(browser, sit
         # 4. Her history shows it done; the agent's page too.
         with phone.expect_navigation():
             phone.get_by_role("link", name="Mes visites").first.tap()
-        assert "Visite faite" in phone.content()
+        assert "Facturée" in phone.content() and "Facture n° 1" in phone.content()
         desk.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
-        desk.locator("#status-live").get_by_text("Visite faite").first.wait_for()
+        desk.locator("#status-live").get_by_text("Facturée").first.wait_for()
     finally:
         phone_context.close()
         desk.context.close()
     assert outside == set()
-    assert fresh(db, request).status == "visited"
+    assert fresh(db, request).status == "billed"
     report = db.exec(select(VisitReport).where(VisitReport.request_id == request.id)).one()
     assert report.clinical["symptoms"] == ["cough"] and report.household_tests[0]["positives"] == 1
 

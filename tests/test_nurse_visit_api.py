@@ -66,7 +66,7 @@ def test_accept_then_see_the_patient_then_report(setting, db):
     body = {**REPORT, "visited_at": utcnow().isoformat()}
     filed = call(foix, "POST", f"/api/v1/visits/{request.id}/report", body)
     assert filed.status_code == 201, filed.get_json()
-    assert fresh(db, request).status == "visited"
+    assert fresh(db, request).status == "billed"
     report = db.exec(select(VisitReport)).one()
     assert str(report.ik_km) == "12.5" and report.household_tests[0]["positives"] == 1
     again = call(foix, "POST", f"/api/v1/visits/{request.id}/report", body)
@@ -181,8 +181,8 @@ def test_the_nurse_pages_take_her_from_the_offer_to_the_report(setting, client, 
         },
     )
     assert filed.status_code == 302, filed.get_data(as_text=True)
-    assert fresh(db, request).status == "visited"
-    assert "Visite faite" in client.get("/nurse/visits").get_data(as_text=True)
+    assert fresh(db, request).status == "billed"
+    assert "Facturée" in client.get("/nurse/visits").get_data(as_text=True)
 
 
 def test_the_nurse_is_told_when_her_accepted_visit_is_cancelled(setting, db, client, make_user):

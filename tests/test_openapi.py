@@ -87,6 +87,8 @@ def test_every_error_answer_is_a_problem_document(document):
             if "$ref" in response:
                 response = responses[response["$ref"].rsplit("/", 1)[1]]
             expected = "application/json" if int(status) < 400 else "application/problem+json"
+            if key[1].endswith(".csv") and int(status) < 400:
+                expected = "text/csv"
             assert list(response["content"]) == [expected], (key, status)
 
 

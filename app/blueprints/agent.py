@@ -198,7 +198,7 @@ def request_detail(request_id: int):
         can_cancel=RequestStatus.CANCELLED in TRANSITIONS[RequestStatus(visit.status)],
         times_of_day=TIME_OF_DAY_LABELS,
         language_labels=LANGUAGE_LABELS,
-        **_progress(db, visit),
+        **progress_of(db, visit),
     )
 
 
@@ -207,10 +207,10 @@ def request_status(request_id: int):
     """The request's progress alone (no patient data), refreshed in place on its page."""
     db = get_session()
     visit = services.status_for(db, request_id, current_user)
-    return render_template("agent/_request_status.html", **_progress(db, visit))
+    return render_template("agent/_request_status.html", **progress_of(db, visit))
 
 
-def _progress(db, visit) -> dict:
+def progress_of(db, visit) -> dict:
     return {
         "visit": visit,
         "history": services.history_of(db, visit.id),

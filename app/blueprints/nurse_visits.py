@@ -12,6 +12,8 @@ from app.db import begin_write, get_session
 from app.forms import ConfirmForm
 from app.jobs.scheduler import plan_soon
 from app.visit_forms import DECLINE_CHOICES, AppointmentForm, DeclineForm, ReasonForm, ReportForm
+from billing import records as billing_records
+from billing.reconciliation import latest_classes
 from registry.errors import ValidationFailed
 from registry.requests.minimised import offer_summary
 from registry.requests.services import read_patient
@@ -86,7 +88,15 @@ def visits_page():
     nurse = _own_nurse()
     page = max(request.args.get("page", 1, type=int), 1)
     rows, total = queries.visit_history(db, nurse, page=page)
-    return render_template("nurse/visits.html", rows=rows, total=total, page=page)
+    bills = billing_records.status_by_request(db, [row.id for row in rows])
+    return render_template(
+        "nurse/visits.html",
+        rows=rows,
+        total=total,
+        page=page,
+        bills=bills,
+        claims=latest_classes(db, [bill.id for bill in bills.values()]),
+    )
 
 
 def _local(moment: datetime | None, timezone: str) -> datetime | None:

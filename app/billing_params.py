@@ -1,0 +1,65 @@
+"""Reading the billing lists' filters from a query string, the same way for pages and the API,
+and sending a CSV export."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import Response
+from werkzeug.datastructures import MultiDict
+
+from registry.errors import ErrorCollector
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date | None
+    end: date | None
+
+
+def _day(args: MultiDict, name: str, errors: ErrorCollector) -> date | None:
+    text = (args.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors.add(name, f"« {text} » n'est pas une date (AAAA-MM-JJ attendu).")
+        return None
+
+
+def period_of(args: MultiDict, start: str = "from", end: str = "to") -> Period:
+    """`from` and `to` (inclusive), each optional; a bad date or an inverted period is a 422."""
+    errors = ErrorCollector()
+    period = Period(_day(args, start, errors), _day(args, end, errors))
+    if period.start and period.end and period.start > period.end:
+        errors.add(end, "La fin de la période précède son début.")
+    errors.raise_if_any()
+    return period
+
+
+def month_of(args: MultiDict, today: date) -> date:
+    """`month` as AAAA-MM (the current month when absent)."""
+    text = (args.get("month") or "").strip()
+    if not text:
+        return today.replace(day=1)
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        errors = ErrorCollector()
+        errors.add("month", f"« {text} » n'est pas un mois (AAAA-MM attendu).")
+        errors.raise_if_any()
+        raise
+
+
+def csv_response(text: str, filename: str) -> Response:
+    return Response(
+        text.encode("utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
+
+
+def wants_french(args: MultiDict) -> bool:
+    """`format=fr`: `;`, decimal comma and JJ/MM/AAAA, as French spreadsheets open directly."""
+    return (args.get("format") or "").lower() in {"fr", "excel", "point-virgule"}
