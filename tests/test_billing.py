@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from billing import records
@@ -180,3 +182,30 @@ def test_the_nurse_sees_her_bill_in_her_visits_and_its_page(db, api, agent, clie
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "ISOLEMENT COVID" in text and "EXO DIV 3" in text and "0,00 €" in text
+
+
+@pytest.fixture
+def reported(db, api, agent):
+    nurse = enrol_nurse(db)
+    pamiers = {"street": "", "postal_code": "09100", "commune": "Pamiers"}
+    return nurse, visit_at(db, api, agent, nurse, SUNDAY, address=pamiers)
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(km=st.one_of(st.none(), st.decimals(0, 120, places=1)))
+def test_any_correction_keeps_totals_equal_to_lines_and_the_patient_share_zero(db, reported, km):
+    nurse, first = reported
+    current = records.current_record(db, first.request_id)
+    credit, replacement = records.correct(
+        db, current.id, declared_km=km, reason="vérification", actor="test", nurse=nurse
+    )
+    db.commit()
+    for record in (credit, replacement):
+        assert record.total == sum(line.amount for line in records.lines_of(db, record.id))
+        assert record.patient_share == Decimal("0.00")
+    assert credit.total + current.total == 0
+    everything = db.exec(select(BillingRecord).where(BillingRecord.nurse_id == nurse.id)).all()
+    assert sorted(r.number for r in everything) == list(range(1, len(everything) + 1))
+    assert sum(r.total for r in everything) == replacement.total

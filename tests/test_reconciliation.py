@@ -1,0 +1,178 @@
+"""Reconciling a CPAM claims extract: one claim of each class, classified exactly; the file is
+imported whole or not at all, once; other layouts through a column mapping; the API."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import select
+
+from billing import claims, reconciliation
+from billing.models import BillingRecord, ClaimImport, ReconciliationItem
+from registry import api_tokens
+from registry.accounts import Role
+from registry.errors import Conflict, ValidationFailed
+from tests.billing_data import NurseApi, visit_at
+from tests.request_data import nir
+from tests.visit_data import PAMIERS, enrol_nurse
+
+PARIS = ZoneInfo("Europe/Paris")
+HEADER = "num_am;nir;date_soins;code_acte;coefficient;montant;montant_rembourse"
+
+
+def at(day: int, hour: int = 10) -> datetime:
+    return datetime(2021, 3, day, hour, 0, tzinfo=PARIS)
+
+
+def claim_lines(record: BillingRecord, *, day: str | None = None, ifd="2,50", ik=None) -> list:
+    """The lines a nurse bills for a visit: the VDSI, the trip, the IK she claims."""
+    when = day or record.care_date.strftime("%d/%m/%Y")
+    lines = [
+        f"{record.nurse_am_number};{record.patient_nir};{when};AMI;5,6;17,64;17,64",
+        f"{record.nurse_am_number};{record.patient_nir};{when};MCI;;5,00;5,00",
+        f"{record.nurse_am_number};{record.patient_nir};{when};IFD;;{ifd};{ifd}",
+    ]
+    if ik is not None:
+        km, amount = ik
+        lines.append(f"{record.nurse_am_number};{record.patient_nir};{when};IK;{km};{amount};0")
+    return lines
+
+
+@pytest.fixture
+def scenario(db, client, make_user):
+    """Visits of March 2021 and an extract with one claim of each class."""
+    api, agent = NurseApi(db, client), make_user(Role.AGENT)
+    nurse = enrol_nurse(db)
+    matched = visit_at(db, api, agent, nurse, at(9))
+    mismatch = visit_at(db, api, agent, nurse, at(9, 11))
+    not_billed = visit_at(db, api, agent, nurse, at(9, 12))
+    before = visit_at(db, api, agent, nurse, at(11))
+    far = visit_at(db, api, agent, nurse, at(10), address=PAMIERS, report={"ik_km": "30"})
+    stranger = nir()
+    rows = [
+        HEADER,
+        *claim_lines(matched),
+        *claim_lines(mismatch, ifd="2,75"),
+        f"{nurse.am_number};{stranger};09/03/2021;AMI;5,6;17,64;17,64",
+        f"{nurse.am_number};{stranger};09/03/2021;MCI;;5,00;5,00",
+        *claim_lines(matched, day="10/03/2021"),
+        *claim_lines(before, day="08/03/2021"),
+        *claim_lines(far, ik=("56", "19,60")),
+    ]
+    content = ("\n".join(rows) + "\n").encode()
+    expected = {
+        "matched": matched.id,
+        "amount_mismatch": mismatch.id,
+        "claim_without_request": None,
+        "visit_not_billed": not_billed.id,
+        "duplicate_claim": matched.id,
+        "claim_before_visit": before.id,
+        "ik_above_estimate": far.id,
+    }
+    return content, expected
+
+
+def test_a_file_with_one_claim_of_each_class_is_classified_exactly(db, scenario):
+    content, expected = scenario
+    batch = reconciliation.import_claims(
+        db, claims.parse_claims(content), cpam_code="091", filename="mars.csv", actor="test"
+    )
+    db.commit()
+    items = db.exec(select(ReconciliationItem).where(ReconciliationItem.import_id == batch.id))
+    found = {item.classification: item.record_id for item in items}
+    assert found == expected
+    assert batch.counts == {name: 1 for name in expected}
+    assert (batch.period_from, batch.period_to) == (date(2021, 3, 8), date(2021, 3, 10))
+    assert batch.claim_count == 6 and batch.line_count == 18
+    far = db.exec(
+        select(ReconciliationItem).where(ReconciliationItem.classification == "ik_above_estimate")
+    ).one()
+    assert far.claimed_ik_km == Decimal("56.0") and far.expected_ik_km < Decimal(40)
+
+
+def test_the_same_file_twice_is_refused(db, scenario):
+    content, _expected = scenario
+    reconciliation.import_claims(
+        db, claims.parse_claims(content), cpam_code="091", filename="a.csv", actor="test"
+    )
+    db.commit()
+    with pytest.raises(Conflict, match="déjà été importé"):
+        reconciliation.import_claims(
+            db, claims.parse_claims(content), cpam_code="091", filename="b.csv", actor="test"
+        )
+    db.rollback()
+    assert len(db.exec(select(ClaimImport)).all()) == 1
+
+
+def test_a_malformed_line_refuses_the_whole_file_and_names_every_bad_line(db):
+    content = "\n".join(
+        [
+            HEADER,
+            "123456789;185050900000117;09/03/2021;AMI;5,6;17,64;17,64",
+            "12345678;185050900000117;31/02/2021;AMI;5,6;17,64;17,64",
+            "123456782;1850509;09/03/2021;AMI;;abc;",
+        ]
+    ).encode()
+    with pytest.raises(claims.ClaimFileRefused) as refused:
+        claims.parse_claims(content)
+    messages = [error.message for error in refused.value.errors]
+    assert any(m.startswith("Ligne 2, num_am") for m in messages)
+    assert any(m.startswith("Ligne 3, num_am") for m in messages)
+    assert any(m.startswith("Ligne 3, date_soins") for m in messages)
+    assert {m.split(",")[0] for m in messages} == {"Ligne 2", "Ligne 3", "Ligne 4"}
+    assert any("Ligne 4, montant" in m for m in messages)
+    assert any("Ligne 4, coefficient" in m for m in messages)
+    assert db.exec(select(ClaimImport)).all() == []
+
+
+def test_another_layout_is_read_through_a_column_mapping(db, scenario):
+    content, _expected = scenario
+    text = content.decode().replace(HEADER, "PS;Assure;Date;Acte;Coef;Facture;Paye")
+    with pytest.raises(ValidationFailed, match="invalides"):
+        claims.parse_claims(text.encode())
+    mapping = {
+        "num_am": "PS",
+        "nir": "Assure",
+        "date_soins": "Date",
+        "code_acte": "Acte",
+        "coefficient": "Coef",
+        "montant": "Facture",
+        "montant_rembourse": "Paye",
+    }
+    parsed = claims.parse_claims(text.encode(), mapping)
+    assert len(parsed.claims) == 6
+
+
+def test_cpam_staff_import_through_the_api_and_read_the_anomalies(db, client, make_user, scenario):
+    content, expected = scenario
+    staff = make_user(Role.CPAM)
+    _token, secret = api_tokens.issue_token(db, staff, name="SI", actor="test")
+    db.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    posted = client.post(
+        "/api/v1/reconciliation/imports",
+        data={"file": (__import__("io").BytesIO(content), "mars.csv")},
+        headers=headers,
+    )
+    assert posted.status_code == 201, posted.get_json()
+    summary = posted.get_json()
+    assert summary["counts"] == {name: 1 for name in expected} and summary["anomalies"] == 6
+    again = client.post(
+        "/api/v1/reconciliation/imports",
+        data={"file": (__import__("io").BytesIO(content), "mars.csv")},
+        headers=headers,
+    )
+    assert again.status_code == 409
+    anomalies = client.get(
+        f"/api/v1/reconciliation/imports/{summary['id']}/anomalies", headers=headers
+    ).get_json()
+    assert {item["classification"] for item in anomalies["items"]} == set(expected) - {"matched"}
+    other = make_user(Role.CPAM, cpam_code="075")
+    _token, foreign = api_tokens.issue_token(db, other, name="SI", actor="test")
+    db.commit()
+    hidden = client.get(
+        f"/api/v1/reconciliation/imports/{summary['id']}/anomalies",
+        headers={"Authorization": f"Bearer {foreign}"},
+    )
+    assert hidden.status_code == 404
