@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app import auth, cli, db, errors, security, views
     from app.blueprints import (  # noqa: F401 (routes on the api blueprint)
         admin,
+        admin_tariffs,
         agent,
         agent_import,
         api,

@@ -1,12 +1,16 @@
 """Operator commands: `flask --app app users …`, `tokens …`, `seed-demo`, `plan` and `jobs …`."""
 
+from pathlib import Path
+
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from app import demo
-from app.db import get_session
+from app import demo, demo_billing
+from app.db import begin_write, get_session
 from app.geocoding import geocoder
+from billing import claims, reconciliation
+from billing.models import Classification
 from registry import accounts, api_tokens
 from registry.accounts import Role
 from registry.errors import DomainError, ValidationFailed
@@ -172,6 +176,40 @@ def plan_command() -> None:
         click.echo(f"  demande {offer.request_id} -> infirmier·e {offer.nurse_id} ({offer.reason})")
 
 
+billing_cli = AppGroup("billing", help="Facturation : tarifs, rapprochement avec la CPAM.")
+
+
+@billing_cli.command("sample-claims", help="Écrit l'extraction CPAM d'exemple des données de démo.")
+@with_appcontext
+def sample_claims_command() -> None:
+    click.echo(demo_billing.sample_claims(get_session()), nl=False)
+
+
+@billing_cli.command("import-claims", help="Importe et rapproche une extraction CPAM (CSV).")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--cpam", "cpam_code", required=True, help="Code de la CPAM (3 chiffres).")
+@with_appcontext
+def import_claims_command(path: str, cpam_code: str) -> None:
+    db = get_session()
+    begin_write(db)
+    try:
+        parsed = claims.parse_claims(Path(path).read_bytes())
+        batch = reconciliation.import_claims(
+            db, parsed, cpam_code=cpam_code, filename=Path(path).name, actor="cli"
+        )
+    except DomainError as error:
+        db.rollback()
+        for problem in getattr(error, "errors", []):
+            click.echo(problem.message, err=True)
+        raise click.ClickException(error.detail) from error
+    db.commit()
+    click.echo(
+        f"Import n° {batch.id} : {batch.claim_count} facturation(s), {batch.line_count} ligne(s)."
+    )
+    for classification in Classification:
+        click.echo(f"  {classification.value:<22} {batch.counts.get(classification.value, 0)}")
+
+
 jobs_cli = AppGroup("jobs", help="Tâches planifiées (le planificateur les lance seul).")
 
 
@@ -198,3 +236,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(nurses_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(billing_cli)

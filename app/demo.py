@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session
 
+from app import demo_billing
 from registry import accounts
 from registry.accounts import Role
 from registry.geo import Commune
@@ -151,6 +152,9 @@ def load_demo(session: Session) -> bool:
         status = NurseStatus.ACTIVE if index < ACTIVE_NURSES else NurseStatus.PENDING
         services.enroll_nurse(session, values, geocoder=geocoder, actor=ACTOR, status=status)
     session.flush()
+    demo_billing.load_history(
+        session, users[Role.AGENT], communes, geocoder, (FIRST_NAMES, LAST_NAMES), STREETS
+    )
     _book_requests(session, users[Role.AGENT], communes, geocoder, rng)
     return True
 

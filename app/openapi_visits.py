@@ -109,7 +109,8 @@ def visit_schemas() -> dict[str, Schema]:
                 "vaccination_offered": boolean("Vaccination proposée."),
                 "ik_km": {
                     "type": ["number", "string", "null"],
-                    "description": "Km déclarés pour les IK (0 à 500).",
+                    "description": "Distance cabinet → domicile déclarée pour les IK, en km "
+                    "aller simple (0 à 500) ; absente : l'estimation à vol d'oiseau.",
                 },
             },
             ("visited_at", "isolation_feasible"),

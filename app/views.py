@@ -55,6 +55,7 @@ NAVIGATION = {
         ("admin.users", "Comptes"),
         ("admin.audit_log", "Journal d'audit"),
         ("admin.notifications", "Notifications"),
+        ("admin.tariffs", "Tarifs"),
     ],
 }
 

@@ -104,7 +104,7 @@ class ReportForm(FlaskForm):
     )
     vaccination_offered = BooleanField("Vaccination proposée")
     ik_km = FrenchDecimalField(
-        "Kilomètres déclarés pour les IK (si différents de l'estimation)",
+        "Distance cabinet → domicile pour les IK (km, aller simple ; vide : l'estimation)",
         places=1,
         validators=[Optional(), NumberRange(0, 500, "Entre 0 et 500 km.")],
     )

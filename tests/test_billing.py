@@ -209,3 +209,28 @@ def test_any_correction_keeps_totals_equal_to_lines_and_the_patient_share_zero(d
     everything = db.exec(select(BillingRecord).where(BillingRecord.nurse_id == nurse.id)).all()
     assert sorted(r.number for r in everything) == list(range(1, len(everything) + 1))
     assert sum(r.total for r in everything) == replacement.total
+
+
+def test_an_admin_revalues_a_tariff_from_a_date_and_later_visits_use_it(
+    db, api, agent, client, logged_in
+):
+    from tests.conftest import csrf_token
+
+    logged_in(Role.ADMIN)
+    page = client.get("/admin/tariffs").get_data(as_text=True)
+    assert "IFD" in page and "ameli.fr" in page
+    form = {"csrf_token": csrf_token(client, "/admin/tariffs"), "tariff": "IFD|metropole"}
+    refused = client.post(
+        "/admin/tariffs", data=form | {"value": "2,75", "valid_from": "2019-01-01", "source": "x"}
+    )
+    assert refused.status_code == 409 and "ne réécrit pas le passé" in refused.get_data(True)
+    saved = client.post(
+        "/admin/tariffs",
+        data=form | {"value": "2,75", "valid_from": "2024-01-01", "source": "Avenant 9"},
+    )
+    assert saved.status_code == 302
+    nurse = enrol_nurse(db)
+    before = visit_at(db, api, agent, nurse, TUESDAY)
+    after = visit_at(db, api, agent, nurse, datetime(2024, 3, 12, 10, 0, tzinfo=PARIS))
+    assert (before.total, after.total) == (Decimal("25.14"), Decimal("25.39"))
+    assert db.exec(select(AuditEntry).where(AuditEntry.action == "tariff.revalued")).one()

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlmodel import func, select
 
 from app.demo import ACTIVE_NURSES, DEMO_ACCOUNTS, DEMO_REQUESTS, PENDING_NURSES
+from billing.models import BillingRecord, ClaimImport, Classification
 from registry.accounts import User
 from registry.audit import AuditEntry
 from registry.nurses.models import Nurse, NurseStatus
@@ -15,6 +16,7 @@ from registry.requests.models import RequestStatus, VisitRequest
 from tests.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "billing" / "samples" / "releve-cpam-exemple.csv"
 
 
 def flask_command(database_url: str, *args: str) -> subprocess.CompletedProcess:
@@ -100,10 +102,29 @@ def test_seed_demo_loads_a_realistic_department_once(app, db):
     statuses = dict(
         db.exec(select(VisitRequest.status, func.count()).group_by(VisitRequest.status)).all()
     )
+    billed = statuses.pop(RequestStatus.BILLED)
     assert statuses == {
         RequestStatus.RECEIVED: DEMO_REQUESTS - 1,
         RequestStatus.CANCELLED: 1,
     }
+    # Six weeks of 2021 visits, each with its bill, through the real services.
+    assert billed > 100
+    assert db.exec(select(func.count()).select_from(BillingRecord)).one() == billed
+
+
+def test_the_shipped_claims_sample_has_one_case_of_each_anomaly_against_the_demo(app, db):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    shipped = SAMPLE.read_text(encoding="utf-8")
+    assert runner.invoke(args=["billing", "sample-claims"]).output == shipped
+    result = runner.invoke(args=["billing", "import-claims", str(SAMPLE), "--cpam", "091"])
+    assert result.exit_code == 0, result.output
+    batch = db.exec(select(ClaimImport)).one()
+    anomalies = {name: count for name, count in batch.counts.items() if name != "matched"}
+    assert anomalies == {c.value: 1 for c in Classification if c != "matched"}
+    assert batch.counts["matched"] == batch.claim_count - 5
+    again = runner.invoke(args=["billing", "import-claims", str(SAMPLE), "--cpam", "091"])
+    assert again.exit_code != 0 and "déjà été importé" in again.output
 
 
 def test_a_large_list_is_imported_from_the_command_line(app, db, tmp_path):

@@ -217,10 +217,17 @@ def report_page(request_id: int):
                 field.errors = [*field.errors, problem.message]
         else:
             db.commit()
-            flash("Compte rendu déposé : la visite est faite.", "success")
+            flash("Compte rendu déposé : la visite est faite et facturée.", "success")
             return redirect(url_for("nurse.visits_page"))
     status = 422 if request.method == "POST" else 200
-    return render_template("nurse/report.html", visit=visit, form=form), status
+    page = render_template(
+        "nurse/report.html",
+        visit=visit,
+        form=form,
+        estimate=billing_records.estimated_km(visit, nurse),
+        same_commune=visit.insee == nurse.practice_insee,
+    )
+    return page, status
 
 
 # The service's field names, and the form field that shows their error.
