@@ -7,6 +7,7 @@ from datetime import date
 from flask import Response
 from werkzeug.datastructures import MultiDict
 
+from billing import records
 from registry.errors import ErrorCollector
 
 
@@ -50,6 +51,20 @@ def month_of(args: MultiDict, today: date) -> date:
         errors.add("month", f"« {text} » n'est pas un mois (AAAA-MM attendu).")
         errors.raise_if_any()
         raise
+
+
+def records_query(args: MultiDict, *, nurse_id: int | None, cpam_code: str | None):
+    """The billing records the filters `from`, `to` and `insee` select, within a nurse's or a
+    CPAM's records; and the period read."""
+    period = period_of(args)
+    query = records.search(
+        nurse_id=nurse_id,
+        cpam_code=cpam_code,
+        start=period.start,
+        end=period.end,
+        insee=(args.get("insee") or "").strip() or None,
+    )
+    return query, period
 
 
 def csv_response(text: str, filename: str) -> Response:

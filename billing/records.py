@@ -383,7 +383,6 @@ def read_records(session: Session, record_ids: list[int], *, actor: object, purp
 
 
 def search(
-    session: Session,
     *,
     nurse_id: int | None = None,
     cpam_code: str | None = None,

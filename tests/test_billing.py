@@ -234,3 +234,75 @@ def test_an_admin_revalues_a_tariff_from_a_date_and_later_visits_use_it(
     after = visit_at(db, api, agent, nurse, datetime(2024, 3, 12, 10, 0, tzinfo=PARIS))
     assert (before.total, after.total) == (Decimal("25.14"), Decimal("25.39"))
     assert db.exec(select(AuditEntry).where(AuditEntry.action == "tariff.revalued")).one()
+
+
+def _token(db, user) -> dict:
+    from registry import api_tokens
+
+    _row, secret = api_tokens.issue_token(db, user, name="SI", actor="test")
+    db.commit()
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_nurses_read_only_their_bills_and_cpam_staff_only_their_cpams(
+    db, api, agent, client, make_user
+):
+    from registry.accounts import User
+
+    foix = enrol_nurse(db)
+    other = enrol_nurse(db, practice={"street": "", "postal_code": "09100", "commune": "Pamiers"})
+    mine = visit_at(db, api, agent, foix, TUESDAY)
+    theirs = visit_at(
+        db,
+        api,
+        agent,
+        other,
+        TUESDAY,
+        address={"street": "", "postal_code": "09100", "commune": "Pamiers"},
+    )
+    nurse = _token(db, db.get(User, foix.user_id))
+    listed = client.get("/api/v1/billing/records", headers=nurse).get_json()
+    assert [item["id"] for item in listed["items"]] == [mine.id]
+    document = listed["items"][0]
+    assert document["total"] == "25.14" and document["patient_share"] == "0.00"
+    assert document["exoneration"] == "EXO DIV 3"
+    assert document["prescriber"] == {"name": "ISOLEMENT COVID", "number": "291991198"}
+    assert client.get(f"/api/v1/billing/records/{theirs.id}", headers=nurse).status_code == 404
+    asked = client.get(f"/api/v1/billing/records?nurse={other.rpps}", headers=nurse)
+    assert asked.status_code == 403
+    staff = _token(db, make_user(Role.CPAM))
+    both = client.get("/api/v1/billing/records?from=2021-03-01&to=2021-03-31", headers=staff)
+    assert both.get_json()["total"] == 2
+    one = client.get(f"/api/v1/billing/records?nurse={other.rpps}", headers=staff).get_json()
+    assert [item["id"] for item in one["items"]] == [theirs.id]
+    bad = client.get("/api/v1/billing/records?from=2021-13-01", headers=staff)
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "from"
+    foreign = _token(db, make_user(Role.CPAM, cpam_code="075"))
+    assert client.get("/api/v1/billing/records", headers=foreign).get_json()["total"] == 0
+    assert client.get(f"/api/v1/billing/records/{mine.id}", headers=foreign).status_code == 404
+
+
+def test_the_csv_exports_one_line_per_act_plain_or_for_french_spreadsheets(
+    db, api, agent, client, make_user
+):
+    visit_at(db, api, agent, enrol_nurse(db), TUESDAY, last_name="=HYPERLINK(1)")
+    staff = _token(db, make_user(Role.CPAM))
+    plain = client.get("/api/v1/billing/records.csv", headers=staff).get_data(as_text=True)
+    rows = plain.strip().splitlines()
+    assert rows[0].startswith("record_id,numero,type") and len(rows) == 4
+    assert ",AMI," in rows[1] and ",17.64," in rows[1] and "'=HYPERLINK(1)" in rows[1]
+    french = client.get("/api/v1/billing/records.csv?format=fr", headers=staff).get_data()
+    text = french.decode("utf-8-sig")
+    assert french.startswith("\ufeff".encode()) and ";17,64;" in text and ";09/03/2021;" in text
+
+
+def test_the_monthly_statement_prints_the_nurses_bills(db, api, agent, client):
+    from tests.conftest import login
+
+    nurse = enrol_nurse(db)
+    visit_at(db, api, agent, nurse, TUESDAY)
+    visit_at(db, api, agent, nurse, SUNDAY)
+    login(client, nurse.email)
+    page = client.get("/nurse/billing/statement?month=2021-03").get_data(as_text=True)
+    assert "Relevé mensuel des VDSI · 03/2021" in page and "58,78 €" in page
+    assert client.get("/nurse/billing/statement?month=mars").status_code == 302

@@ -6,7 +6,7 @@ import json
 from flask import g, jsonify, request
 from sqlmodel import select
 
-from app.billing_params import csv_response, period_of, wants_french
+from app.billing_params import csv_response, period_of, records_query, wants_french
 from app.blueprints.api import blueprint, roles
 from app.db import begin_write, get_session
 from app.pagination import requested_page, requested_per_page
@@ -33,16 +33,10 @@ def _scope() -> dict:
 
 
 def _query(scope: dict):
-    period = period_of(request.args)
-    nurse_id = _nurse_filter(scope)
-    return records.search(
-        get_session(),
-        nurse_id=nurse_id,
-        cpam_code=scope.get("cpam_code"),
-        start=period.start,
-        end=period.end,
-        insee=(request.args.get("insee") or "").strip() or None,
+    query, _period = records_query(
+        request.args, nurse_id=_nurse_filter(scope), cpam_code=scope.get("cpam_code")
     )
+    return query
 
 
 def _nurse_filter(scope: dict) -> int | None:

@@ -1,13 +1,14 @@
 """Billing pages shared by nurses (their own records) and CPAM staff (their CPAM's): the list with
 its filters and exports, a record, its correction, and the monthly statement."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.billing_forms import CorrectionForm
-from app.billing_params import csv_response, month_of, period_of, wants_french
+from app.billing_params import csv_response, month_of, records_query, wants_french
 from app.db import begin_write, get_session
 from app.pagination import Page, requested_page
 from billing import exports, records
@@ -33,18 +34,27 @@ class Scope:
         return url_for(f"{self.prefix}.billing_{name}", **values)
 
 
-def _filters(scope: Scope):
-    period = period_of(request.args)
-    nurse_id = scope.nurse.id if scope.nurse else request.args.get("nurse", type=int)
-    query = records.search(
-        get_session(),
-        nurse_id=nurse_id,
-        cpam_code=scope.cpam_code,
-        start=period.start,
-        end=period.end,
-        insee=(request.args.get("insee") or "").strip() or None,
+def add_routes(blueprint: Blueprint, scope: Callable[[], Scope]) -> None:
+    """The billing pages on `blueprint` (under /billing), for the records `scope()` names."""
+    routes = (
+        ("", "list", lambda: list_page(scope()), ["GET"]),
+        ("/<int:record_id>", "detail", lambda record_id: detail_page(scope(), record_id), ["GET"]),
+        (
+            "/<int:record_id>/correct",
+            "correct",
+            lambda record_id: correct(scope(), record_id),
+            ["POST"],
+        ),
+        ("/statement", "statement", lambda: statement_page(scope()), ["GET"]),
+        ("/records.csv", "csv", lambda: csv_export(scope()), ["GET"]),
     )
-    return query, period
+    for path, name, view, methods in routes:
+        blueprint.add_url_rule(f"/billing{path}", f"billing_{name}", view, methods=methods)
+
+
+def _filters(scope: Scope):
+    nurse_id = scope.nurse.id if scope.nurse else request.args.get("nurse", type=int)
+    return records_query(request.args, nurse_id=nurse_id, cpam_code=scope.cpam_code)
 
 
 def list_page(scope: Scope):
@@ -59,7 +69,7 @@ def list_page(scope: Scope):
     credits = {
         credit.cancels_id
         for credit in db.exec(
-            records.search(db, cpam_code=scope.cpam_code).where(
+            records.search(cpam_code=scope.cpam_code).where(
                 BillingRecord.cancels_id.in_([r.id for r in rows])
             )
         )
@@ -83,7 +93,7 @@ def _nurses(scope: Scope) -> list[tuple[int, str]]:
     if scope.nurse is not None:
         return []
     rows = get_session().exec(
-        records.search(get_session(), cpam_code=scope.cpam_code)
+        records.search(cpam_code=scope.cpam_code)
         .with_only_columns(BillingRecord.nurse_id, BillingRecord.nurse_name)
         .distinct()
         .order_by(BillingRecord.nurse_name)
