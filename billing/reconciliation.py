@@ -318,8 +318,9 @@ class Week:
     anomalies: int
 
     @property
-    def anomaly_rate(self) -> float:
-        return self.anomalies / self.claims if self.claims else 0.0
+    def anomaly_rate(self) -> float | None:
+        """None for a week no import covers: no claims, so no rate (not 0 %)."""
+        return self.anomalies / self.claims if self.claims else None
 
 
 def weekly(session: Session, cpam_code: str, start: date | None, end: date | None) -> list[Week]:

@@ -1,7 +1,7 @@
 """Reconciling a CPAM claims extract: one claim of each class, classified exactly; the file is
 imported whole or not at all, once; other layouts through a column mapping; the API."""
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -9,68 +9,18 @@ import pytest
 from sqlmodel import select
 
 from billing import claims, reconciliation
-from billing.models import BillingRecord, ClaimImport, ReconciliationItem
+from billing.models import ClaimImport, ReconciliationItem
 from registry import api_tokens
 from registry.accounts import Role
 from registry.errors import Conflict, ValidationFailed
-from tests.billing_data import NurseApi, visit_at
-from tests.request_data import nir
-from tests.visit_data import PAMIERS, enrol_nurse
+from tests.billing_data import HEADER, claims_scenario
 
 PARIS = ZoneInfo("Europe/Paris")
-HEADER = "num_am;nir;date_soins;code_acte;coefficient;montant;montant_rembourse"
-
-
-def at(day: int, hour: int = 10) -> datetime:
-    return datetime(2021, 3, day, hour, 0, tzinfo=PARIS)
-
-
-def claim_lines(record: BillingRecord, *, day: str | None = None, ifd="2,50", ik=None) -> list:
-    """The lines a nurse bills for a visit: the VDSI, the trip, the IK she claims."""
-    when = day or record.care_date.strftime("%d/%m/%Y")
-    lines = [
-        f"{record.nurse_am_number};{record.patient_nir};{when};AMI;5,6;17,64;17,64",
-        f"{record.nurse_am_number};{record.patient_nir};{when};MCI;;5,00;5,00",
-        f"{record.nurse_am_number};{record.patient_nir};{when};IFD;;{ifd};{ifd}",
-    ]
-    if ik is not None:
-        km, amount = ik
-        lines.append(f"{record.nurse_am_number};{record.patient_nir};{when};IK;{km};{amount};0")
-    return lines
 
 
 @pytest.fixture
 def scenario(db, client, make_user):
-    """Visits of March 2021 and an extract with one claim of each class."""
-    api, agent = NurseApi(db, client), make_user(Role.AGENT)
-    nurse = enrol_nurse(db)
-    matched = visit_at(db, api, agent, nurse, at(9))
-    mismatch = visit_at(db, api, agent, nurse, at(9, 11))
-    not_billed = visit_at(db, api, agent, nurse, at(9, 12))
-    before = visit_at(db, api, agent, nurse, at(11))
-    far = visit_at(db, api, agent, nurse, at(10), address=PAMIERS, report={"ik_km": "30"})
-    stranger = nir()
-    rows = [
-        HEADER,
-        *claim_lines(matched),
-        *claim_lines(mismatch, ifd="2,75"),
-        f"{nurse.am_number};{stranger};09/03/2021;AMI;5,6;17,64;17,64",
-        f"{nurse.am_number};{stranger};09/03/2021;MCI;;5,00;5,00",
-        *claim_lines(matched, day="10/03/2021"),
-        *claim_lines(before, day="08/03/2021"),
-        *claim_lines(far, ik=("56", "19,60")),
-    ]
-    content = ("\n".join(rows) + "\n").encode()
-    expected = {
-        "matched": matched.id,
-        "amount_mismatch": mismatch.id,
-        "claim_without_request": None,
-        "visit_not_billed": not_billed.id,
-        "duplicate_claim": matched.id,
-        "claim_before_visit": before.id,
-        "ik_above_estimate": far.id,
-    }
-    return content, expected
+    return claims_scenario(db, client, make_user(Role.AGENT))
 
 
 def test_a_file_with_one_claim_of_each_class_is_classified_exactly(db, scenario):

@@ -143,7 +143,8 @@ def post_import():
     upload = request.files.get("file")
     if upload is None:
         invalid("file", "Joignez le fichier dans le champ multipart « file ».")
-    parsed = claims.parse_claims(upload.read(), _mapping())
+    mapping = _mapping()
+    parsed = claims.parse_claims(upload.read(), mapping)
     db = get_session()
     begin_write(db)
     batch = service.import_claims(
@@ -152,7 +153,7 @@ def post_import():
         cpam_code=g.api_user.cpam_code,
         filename=upload.filename or "",
         actor=g.api_user,
-        mapping=_mapping(),
+        mapping=mapping,
     )
     db.commit()
     return jsonify(import_document(batch)), 201

@@ -141,7 +141,11 @@ def _charts(weeks) -> dict[str, str]:
                 "labels": labels,
                 "percent": True,
                 "datasets": [
-                    {"label": "Taux d'anomalies", "data": [w.anomaly_rate for w in weeks]}
+                    {
+                        "label": "Taux d'anomalies",
+                        "data": [w.anomaly_rate for w in weeks],
+                        "spanGaps": True,
+                    }
                 ],
             }
         ),
