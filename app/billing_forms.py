@@ -30,7 +30,10 @@ class RevaluationForm(FlaskForm):
     value = FrenchDecimalField(
         "Nouvelle valeur (€)",
         places=2,
-        validators=[DataRequired("Indiquez la nouvelle valeur."), NumberRange(0.01, 1000)],
+        validators=[
+            DataRequired("Indiquez la nouvelle valeur."),
+            NumberRange(0.01, 1000, "Entre 0,01 et 1 000 €."),
+        ],
     )
     valid_from = DateField(
         "En vigueur à partir du",

@@ -134,7 +134,7 @@ def init_app(app: Flask) -> None:
         if value is None:
             return "—"
         whole = f"{value:,.2f}".replace(",", "\u202f").replace(".", ",")
-        return f"{whole} €"
+        return f"{whole}\u00a0€"  # never a lone € at the start of a line
 
     @app.template_filter("paris_time")
     def _paris_time(value, fmt: str = "%d/%m/%Y %H:%M"):

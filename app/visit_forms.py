@@ -12,7 +12,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from registry.visits.models import DECLINE_LABELS
 from registry.visits.reports import MEASURES, SYMPTOMS
@@ -38,14 +38,21 @@ class ReasonForm(FlaskForm):
 
 
 class FrenchDecimalField(DecimalField):
-    """A decimal typed the French way (37,9) or the other (37.9)."""
+    """A decimal typed the French way (37,9) or the other (37.9). A text field with a decimal
+    keyboard, not a number field: some browsers drop the comma of a number field (12,5 → 125)."""
+
+    widget = TextInput()
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("invalid_value_message", "Un nombre est attendu (par exemple 37,8).")
+        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
         super().__init__(*args, **kwargs)
 
     def process_formdata(self, valuelist):
         super().process_formdata([valuelist[0].replace(",", ".").strip()] if valuelist else [])
+
+    def _value(self) -> str:
+        return super()._value().replace(".", ",")
 
 
 WHOLE = "Un nombre entier est attendu."
@@ -90,17 +97,17 @@ class ReportForm(FlaskForm):
     tag_count = IntegerField(
         invalid_value_message=WHOLE,
         label="Tests antigéniques : personnes testées",
-        validators=[Optional(), NumberRange(0, 20)],
+        validators=[Optional(), NumberRange(0, 20, "Entre 0 et 20.")],
     )
     tag_positives = IntegerField(
         invalid_value_message=WHOLE,
         label="dont positives",
-        validators=[Optional(), NumberRange(0, 20)],
+        validators=[Optional(), NumberRange(0, 20, "Entre 0 et 20.")],
     )
     pcr_count = IntegerField(
         invalid_value_message=WHOLE,
         label="Prélèvements RT-PCR : personnes prélevées",
-        validators=[Optional(), NumberRange(0, 20)],
+        validators=[Optional(), NumberRange(0, 20, "Entre 0 et 20.")],
     )
     vaccination_offered = BooleanField("Vaccination proposée")
     ik_km = FrenchDecimalField(

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
-from billing.models import ActRule, Tariff, Zone
+from billing.models import ActRule, BillingRecord, Tariff, Zone
 from registry import audit
 from registry.errors import Conflict, ErrorCollector, NotFound
 from registry.text import one_line
@@ -163,6 +163,15 @@ def revalue(
         raise Conflict(
             f"Le tarif en vigueur depuis le {latest.valid_from:%d/%m/%Y} ne peut être remplacé "
             "qu'à une date postérieure : une revalorisation ne réécrit pas le passé."
+        )
+    billed = session.exec(
+        select(func.max(BillingRecord.care_date)).where(BillingRecord.zone == zone)
+    ).one()
+    if billed is not None and start <= billed:
+        raise Conflict(
+            f"Des factures sont déjà émises jusqu'au {billed:%d/%m/%Y} ({Zone(zone).label}) : "
+            "une revalorisation ne prend effet qu'après ce jour, les factures émises ne "
+            "changent pas."
         )
     if latest.valid_to is None or latest.valid_to >= start:
         latest.valid_to = start - timedelta(days=1)

@@ -108,6 +108,18 @@ class ClaimFile:
     sha256: str
 
     @property
+    def claims_sha256(self) -> str:
+        """The claims' fingerprint, whatever the file's layout: the same acts billed for the
+        same patients on the same days give the same fingerprint."""
+        canonical = sorted(
+            f"{c.num_am}|{c.nir}|{c.care_date.isoformat()}|{line.code}|{line.coefficient}|"
+            f"{line.amount}|{line.paid}"
+            for c in self.claims
+            for line in c.lines
+        )
+        return hashlib.sha256("\n".join(canonical).encode()).hexdigest()
+
+    @property
     def period(self) -> tuple[date, date]:
         days = [claim.care_date for claim in self.claims]
         return min(days), max(days)

@@ -208,6 +208,8 @@ class ClaimImport(SQLModel, table=True):
     cpam_code: str = Field(max_length=3, index=True)
     filename: str = Field(max_length=255)
     sha256: str = Field(max_length=64, unique=True)  # the same file twice is refused
+    # The same claims twice too, however laid out (headings renamed, dates rewritten…).
+    claims_sha256: str = Field(max_length=64, unique=True)
     imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     imported_by: str = Field(max_length=255)
     line_count: int

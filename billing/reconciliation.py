@@ -44,20 +44,30 @@ def import_claims(
 ) -> ClaimImport:
     """Classifies and stores the file's claims in one transaction. The same file twice is a
     409 (checked first, and enforced by a unique index for two imports at the same time)."""
+    fingerprint = claim_file.claims_sha256
     existing = session.exec(
-        select(ClaimImport).where(ClaimImport.sha256 == claim_file.sha256)
+        select(ClaimImport).where(
+            (ClaimImport.sha256 == claim_file.sha256) | (ClaimImport.claims_sha256 == fingerprint)
+        )
     ).first()
     if existing is not None:
-        raise Conflict(
-            f"Ce fichier a déjà été importé le {existing.imported_at:%d/%m/%Y} (import n° "
-            f"{existing.id}) : il n'est pas importé une seconde fois.",
-            import_id=existing.id,
+        when = (
+            f"le {existing.imported_at:%d/%m/%Y} (import n° {existing.id}, « {existing.filename} »)"
         )
+        if existing.sha256 == claim_file.sha256:
+            message = f"Ce fichier a déjà été importé {when} : il n'est pas importé deux fois."
+        else:
+            message = (
+                f"Ces facturations ont déjà été importées {when}, dans un fichier de présentation "
+                "différente : elles ne sont pas importées deux fois."
+            )
+        raise Conflict(message, import_id=existing.id)
     start, end = claim_file.period
     batch = ClaimImport(
         cpam_code=cpam_code,
         filename=(filename or "extraction.csv")[:255],
         sha256=claim_file.sha256,
+        claims_sha256=fingerprint,
         imported_by=getattr(actor, "email", None) or str(actor),
         line_count=claim_file.line_count,
         claim_count=len(claim_file.claims),
@@ -177,15 +187,22 @@ def _classify(claim: Claim, context: Context) -> ReconciliationItem:
     expected = expected_ik_km(record)
     if claim.ik_km > expected * IK_RATIO + IK_SLACK_KM:
         return _as(
-            item, C.IK_ABOVE_ESTIMATE, f"{claim.ik_km} km facturés pour {expected} km estimés."
+            item,
+            C.IK_ABOVE_ESTIMATE,
+            f"{_fr(claim.ik_km)} km facturés pour {_fr(expected)} km estimés.",
         )
     if claim.amount != record.total:
         return _as(
             item,
             C.AMOUNT_MISMATCH,
-            f"{claim.amount} € facturés pour {record.total} € attendus.",
+            f"{_fr(claim.amount)} € facturés pour {_fr(record.total)} € attendus.",
         )
     return item
+
+
+def _fr(value: Decimal) -> str:
+    """A number in a French sentence: 29,52."""
+    return str(value).replace(".", ",")
 
 
 def _link(item: ReconciliationItem, record: BillingRecord) -> None:

@@ -224,6 +224,17 @@ def lines_of(session: Session, record_id: int) -> list[BillingLine]:
     )
 
 
+def numbers_of(session: Session, record_ids: list[int | None]) -> dict[int, int]:
+    """The numbers (per nurse) of records known by their ids: what people read on a bill."""
+    ids = [record_id for record_id in record_ids if record_id]
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(BillingRecord.id, BillingRecord.number).where(BillingRecord.id.in_(ids))
+    )
+    return dict(rows.all())
+
+
 def credit_of(session: Session, record_id: int) -> BillingRecord | None:
     return session.exec(select(BillingRecord).where(BillingRecord.cancels_id == record_id)).first()
 

@@ -181,7 +181,7 @@ def test_the_nurse_sees_her_bill_in_her_visits_and_its_page(db, api, agent, clie
     page = client.get(f"/nurse/billing/{record.id}")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "ISOLEMENT COVID" in text and "EXO DIV 3" in text and "0,00 €" in text
+    assert "ISOLEMENT COVID" in text and "EXO DIV 3" in text and "0,00\u00a0€" in text
 
 
 @pytest.fixture
@@ -233,6 +233,12 @@ def test_an_admin_revalues_a_tariff_from_a_date_and_later_visits_use_it(
     before = visit_at(db, api, agent, nurse, TUESDAY)
     after = visit_at(db, api, agent, nurse, datetime(2024, 3, 12, 10, 0, tzinfo=PARIS))
     assert (before.total, after.total) == (Decimal("25.14"), Decimal("25.39"))
+    # A revaluation cannot reach back to days already billed: those bills would disagree.
+    form["tariff"] = "F|metropole"
+    late = client.post(
+        "/admin/tariffs", data=form | {"value": "9,00", "valid_from": "2021-03-01", "source": "x"}
+    )
+    assert late.status_code == 409 and "déjà émises jusqu&#39;au 12/03/2024" in late.get_data(True)
     assert db.exec(select(AuditEntry).where(AuditEntry.action == "tariff.revalued")).one()
 
 
@@ -304,5 +310,36 @@ def test_the_monthly_statement_prints_the_nurses_bills(db, api, agent, client):
     visit_at(db, api, agent, nurse, SUNDAY)
     login(client, nurse.email)
     page = client.get("/nurse/billing/statement?month=2021-03").get_data(as_text=True)
-    assert "Relevé mensuel des VDSI · 03/2021" in page and "58,78 €" in page
+    assert "Relevé mensuel des VDSI · 03/2021" in page and "58,78\u00a0€" in page
     assert client.get("/nurse/billing/statement?month=mars").status_code == 302
+
+
+def test_cpam_staff_list_their_bills_and_a_credit_names_the_bill_it_cancels(
+    db, api, agent, client, logged_in
+):
+    from tests.conftest import csrf_token
+
+    nurse = enrol_nurse(db)
+    record = visit_at(db, api, agent, nurse, TUESDAY)
+    visit_at(db, api, agent, nurse, SUNDAY)  # number 2: its id differs from its number below
+    logged_in(Role.CPAM)
+    page = client.get("/cpam/billing")
+    assert page.status_code == 200
+    assert f"({nurse.rpps})" in page.get_data(
+        as_text=True
+    )  # the nurse filter tells namesakes apart
+    token = csrf_token(client, f"/cpam/billing/{record.id}")
+    corrected = client.post(
+        f"/cpam/billing/{record.id}/correct",
+        data={"csrf_token": token, "ik_km": "12,5", "reason": "Erreur de saisie", "confirm": "y"},
+    )
+    assert corrected.status_code == 302
+    db.rollback()
+    replacement = db.exec(select(BillingRecord).where(BillingRecord.replaces_id == record.id)).one()
+    assert replacement.ik_declared_km == Decimal("12.5")  # the comma is read as a comma
+    listed = client.get("/cpam/billing").get_data(as_text=True)
+    assert f"annule la facture n° {record.number}" in listed
+    detail = client.get(f"/cpam/billing/{replacement.id}").get_data(as_text=True)
+    assert (
+        f'remplace la <a href="/cpam/billing/{record.id}">facture n° {record.number}</a>' in detail
+    )

@@ -92,6 +92,14 @@ def test_another_layout_is_read_through_a_column_mapping(db, scenario):
     }
     parsed = claims.parse_claims(text.encode(), mapping)
     assert len(parsed.claims) == 6
+    # The same claims laid out otherwise are still the same claims: imported once.
+    reconciliation.import_claims(
+        db, claims.parse_claims(content), cpam_code="091", filename="a.csv", actor="test"
+    )
+    db.commit()
+    with pytest.raises(Conflict, match="présentation différente"):
+        reconciliation.import_claims(db, parsed, cpam_code="091", filename="b.csv", actor="test")
+    db.rollback()
 
 
 def test_cpam_staff_import_through_the_api_and_read_the_anomalies(db, client, make_user, scenario):

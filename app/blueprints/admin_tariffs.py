@@ -15,8 +15,8 @@ from registry.errors import Conflict, ValidationFailed
 def _choices(rows) -> list[tuple[str, str]]:
     seen: dict[str, str] = {}
     for row in rows:
-        seen.setdefault(f"{row.code}|{row.zone}", f"{row.code} · {Zone(row.zone).label}")
-    return sorted(seen.items())
+        seen.setdefault(f"{row.code}|{row.zone}", f"{row.label} · {Zone(row.zone).label}")
+    return sorted(seen.items(), key=lambda choice: choice[1])
 
 
 @blueprint.route("/tariffs", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select as sa_select
 
 from app.billing_forms import CorrectionForm
 from app.billing_params import csv_response, month_of, records_query, wants_french
@@ -80,6 +81,7 @@ def list_page(scope: Scope):
         scope=scope,
         rows=rows,
         cancelled=credits,
+        numbers=records.numbers_of(db, [r.cancels_id for r in rows if r.cancels_id]),
         page=Page(page, PER_PAGE, total),
         amount=records.total_billed(db, query),
         period=period,
@@ -93,11 +95,13 @@ def _nurses(scope: Scope) -> list[tuple[int, str]]:
     if scope.nurse is not None:
         return []
     rows = get_session().exec(
-        records.search(cpam_code=scope.cpam_code)
-        .with_only_columns(BillingRecord.nurse_id, BillingRecord.nurse_name)
+        sa_select(BillingRecord.nurse_id, BillingRecord.nurse_name, BillingRecord.nurse_rpps)
+        .where(BillingRecord.cpam_code == scope.cpam_code)
         .distinct()
-        .order_by(BillingRecord.nurse_name)
+        .order_by(BillingRecord.nurse_name, BillingRecord.nurse_rpps)
     )
+    # Two nurses may share a name: the RPPS tells them apart.
+    return [(nurse_id, f"{name} ({rpps})") for nurse_id, name, rpps in rows]
     return list(rows)
 
 
@@ -121,6 +125,7 @@ def detail_page(scope: Scope, record_id: int, form: CorrectionForm | None = None
         lines=records.lines_of(db, record.id),
         credit=credit,
         replacement=records.replacement_of(db, record.id),
+        numbers=records.numbers_of(db, [record.cancels_id, record.replaces_id]),
         status=exports.status_of(record, credit),
         status_labels=exports.STATUS_LABELS,
         expected_ik=expected_ik_km(record),
@@ -182,7 +187,12 @@ def statement_page(scope: Scope):
     records.read_records(db, ids, actor=current_user, purpose="statement")
     db.commit()
     return render_template(
-        "billing/statement.html", scope=scope, nurse=nurse, statement=statement, now=utcnow()
+        "billing/statement.html",
+        scope=scope,
+        nurse=nurse,
+        statement=statement,
+        now=utcnow(),
+        numbers=records.numbers_of(db, [r.cancels_id for r in statement.records if r.cancels_id]),
     )
 
 

@@ -201,10 +201,9 @@ def reconciliation_anomalies(import_id: int):
     db = get_session()
     service.import_for(db, import_id, current_user.cpam_code)
     items = service.anomalies(db, import_id, _filters())
-    text = to_csv(
-        (anomaly_row(item) for item in items), ANOMALY_COLUMNS, french=wants_french(request.args)
-    )
-    return csv_response(text, f"anomalies-import-{import_id}.csv")
+    french = wants_french(request.args)
+    text = to_csv((anomaly_row(item) for item in items), ANOMALY_COLUMNS, french=french)
+    return csv_response(text, f"anomalies-import-{import_id}{'-fr' if french else ''}.csv")
 
 
 def anomaly_row(item: ReconciliationItem) -> dict:

@@ -44,6 +44,7 @@ def upgrade() -> None:
     sa.Column('cpam_code', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
     sa.Column('filename', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('claims_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('imported_at', registry.timeutil.UTCDateTime(timezone=True), nullable=False),
     sa.Column('imported_by', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('line_count', sa.Integer(), nullable=False),
@@ -53,6 +54,7 @@ def upgrade() -> None:
     sa.Column('counts', sa.JSON(), nullable=False),
     sa.Column('mapping', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('claims_sha256'),
     sa.UniqueConstraint('sha256')
     )
     with op.batch_alter_table('claim_import', schema=None) as batch_op:
