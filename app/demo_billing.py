@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from billing.models import BillingRecord
 from billing.records import current_invoices, lines_of
-from billing.types import to_cents
+from billing.types import french, to_cents
 from registry.accounts import User
 from registry.geo.distance import great_circle_km
 from registry.identifiers import nir_key
@@ -175,18 +175,14 @@ def _records(session: Session, start: date, end: date) -> list[BillingRecord]:
     )
 
 
-def _fr(value) -> str:
-    return str(value).replace(".", ",")
-
-
 def _lines(session: Session, record: BillingRecord, day: date | None = None) -> list[str]:
     """One claim line per act billed: a test done for three people is three lines."""
     prefix = f"{record.nurse_am_number};{record.patient_nir};{(day or record.care_date):%d/%m/%Y}"
     out = []
     for line in lines_of(session, record.id):
         unit = line.amount / line.quantity
-        coefficient = _fr(line.coefficient.normalize()) if line.coefficient is not None else ""
-        out += [f"{prefix};{line.code};{coefficient};{_fr(unit)};{_fr(unit)}"] * line.quantity
+        coefficient = french(line.coefficient.normalize()) if line.coefficient is not None else ""
+        out += [f"{prefix};{line.code};{coefficient};{french(unit)};{french(unit)}"] * line.quantity
     return out
 
 
@@ -200,6 +196,6 @@ def _changed_amount(line: str, code: str, amount: str) -> str:
 def _ik_line(record: BillingRecord, km: Decimal) -> str:
     """IK claimed on far more km than the platform's estimate allows."""
     km = km.quantize(Decimal(1))
-    amount = _fr(to_cents(km * Decimal("0.35")))
+    amount = french(to_cents(km * Decimal("0.35")))
     prefix = f"{record.nurse_am_number};{record.patient_nir};{record.care_date:%d/%m/%Y}"
     return f"{prefix};IK;{km};{amount};{amount}"

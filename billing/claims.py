@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from registry.csv_files import decode_text, heading, read_csv
+from registry.csv_files import decode_text, delimiter_of, heading, read_csv
 from registry.errors import FieldError, ValidationFailed, invalid
 from registry.identifiers import validate_am_number, validate_nir
 
@@ -144,11 +144,20 @@ def aliases_for(mapping: Mapping[str, str] | None) -> dict[str, str]:
     return aliases
 
 
+def mapping_from_fields(fields: Mapping[str, str]) -> dict[str, str]:
+    """The mapping chosen in a form: one `map_<column>` field per column, empty when unmapped."""
+    return {
+        column: fields.get(f"map_{column}", "").strip()
+        for column in COLUMNS
+        if fields.get(f"map_{column}", "").strip()
+    }
+
+
 def headings_of(content: bytes) -> list[str]:
     """The first line's headings, for the column-mapping form."""
-    first = decode_text(content).split("\n", 1)[0].strip("\r")
-    delimiter = ";" if first.count(";") >= first.count(",") else ","
-    return [cell.strip().strip('"') for cell in first.split(delimiter) if cell.strip()]
+    text = decode_text(content)
+    first = text.split("\n", 1)[0].strip("\r")
+    return [cell.strip().strip('"') for cell in first.split(delimiter_of(text)) if cell.strip()]
 
 
 def parse_claims(content: bytes, mapping: Mapping[str, str] | None = None) -> ClaimFile:

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from billing.models import BillingLine, BillingRecord, RecordKind
 from billing.records import ZERO, credit_of, replacement_of
+from billing.types import french as to_french
 
 CSV_COLUMNS = (
     "record_id",
@@ -187,7 +188,7 @@ def _cell(value, french: bool) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return str(value).replace(".", ",") if french else str(value)
+        return to_french(value) if french else str(value)
     if isinstance(value, date) and not hasattr(value, "hour"):
         return value.strftime("%d/%m/%Y") if french else value.isoformat()
     if hasattr(value, "isoformat"):

@@ -3,7 +3,7 @@ lines of the bill, each amount rounded half-up to the cent. Pure: no database, n
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from billing.catalogue import Catalogue
 from billing.holidays import holiday_name
@@ -41,6 +41,20 @@ class PricedLine:
     unit_price: Decimal
     quantity: int
     amount: Decimal
+
+
+def parse_km(value: object) -> Decimal | None:
+    """The distance a nurse declares for the IK, to 0.1 km (None when she gives none); a
+    ValueError says what is wrong with it."""
+    if value is None or value == "":
+        return None
+    try:
+        km = Decimal(str(value).replace(",", "."))
+    except InvalidOperation as error:
+        raise ValueError("Un nombre de kilomètres est attendu.") from error
+    if not km.is_finite() or not Decimal(0) <= km <= Decimal(500):
+        raise ValueError("Entre 0 et 500 km.")
+    return km.quantize(TENTH, rounding=ROUND_HALF_UP)
 
 
 def ik_km(distance_km: Decimal, *, mountain: bool, same_commune: bool) -> Decimal:

@@ -14,6 +14,7 @@ from billing.claims import Claim, ClaimFile
 from billing.models import BillingRecord, ClaimImport, Classification, ReconciliationItem
 from billing.pricing import ik_km
 from billing.records import current_invoices
+from billing.types import french
 from registry import audit
 from registry.errors import Conflict, NotFound
 from registry.nurses.models import Nurse
@@ -189,20 +190,15 @@ def _classify(claim: Claim, context: Context) -> ReconciliationItem:
         return _as(
             item,
             C.IK_ABOVE_ESTIMATE,
-            f"{_fr(claim.ik_km)} km facturés pour {_fr(expected)} km estimés.",
+            f"{french(claim.ik_km)} km facturés pour {french(expected)} km estimés.",
         )
     if claim.amount != record.total:
         return _as(
             item,
             C.AMOUNT_MISMATCH,
-            f"{_fr(claim.amount)} € facturés pour {_fr(record.total)} € attendus.",
+            f"{french(claim.amount)} € facturés pour {french(record.total)} € attendus.",
         )
     return item
-
-
-def _fr(value: Decimal) -> str:
-    """A number in a French sentence: 29,52."""
-    return str(value).replace(".", ",")
 
 
 def _link(item: ReconciliationItem, record: BillingRecord) -> None:
@@ -383,10 +379,14 @@ def _monday(day) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def anomalies(session: Session, import_id: int, filters: ItemFilters) -> list[ReconciliationItem]:
-    query = items_query(import_id, filters).where(
+def anomalies_query(import_id: int, filters: ItemFilters):
+    return items_query(import_id, filters).where(
         ReconciliationItem.classification != C.MATCHED.value
     )
+
+
+def anomalies(session: Session, import_id: int, filters: ItemFilters) -> list[ReconciliationItem]:
+    query = anomalies_query(import_id, filters)
     return list(session.exec(query.order_by(*ITEM_ORDER)).all())
 
 

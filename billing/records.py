@@ -14,7 +14,7 @@ from sqlmodel import Session, select, update
 
 from billing.catalogue import catalogue_of
 from billing.models import BillingCounter, BillingLine, BillingRecord, RecordKind, Zone
-from billing.pricing import TENTH, PricedLine, VisitFacts, price_visit, total_of
+from billing.pricing import TENTH, PricedLine, VisitFacts, parse_km, price_visit, total_of
 from registry import audit
 from registry.errors import Conflict, NotFound, invalid
 from registry.geo.distance import great_circle_km
@@ -274,7 +274,10 @@ def correct(
     reason = one_line(reason or "", limit=500)
     if not reason:
         invalid("reason", "Indiquez le motif de la correction.")
-    declared = _declared_km(declared_km)
+    try:
+        declared = parse_km(declared_km)
+    except ValueError as error:
+        invalid("ik_km", str(error))
     holder = session.get(Nurse, record.nurse_id)
     report = session.get(VisitReport, record.report_id) if record.report_id else None
     estimate = record.ik_estimate_km
@@ -306,18 +309,6 @@ def correct(
         reason=reason,
     )
     return credit, replacement
-
-
-def _declared_km(value: object) -> Decimal | None:
-    if value is None or str(value).strip() == "":
-        return None
-    try:
-        km = Decimal(str(value).strip().replace(",", "."))
-    except ArithmeticError:
-        invalid("ik_km", "Un nombre de kilomètres est attendu.")
-    if not km.is_finite() or not Decimal(0) <= km <= Decimal(500):
-        invalid("ik_km", "Entre 0 et 500 km.")
-    return km.quantize(TENTH, rounding=ROUND_HALF_UP)
 
 
 def _credit(session: Session, record: BillingRecord, reason: str, actor: object) -> BillingRecord:

@@ -41,5 +41,10 @@ class ScaledDecimal(TypeDecorator):
         return Decimal(int(value)).scaleb(-self.places).quantize(self.unit)
 
 
+def french(value: Decimal) -> str:
+    """A decimal as French text and files write it: 29,52."""
+    return str(value).replace(".", ",")
+
+
 def Money() -> ScaledDecimal:
     return ScaledDecimal(2)

@@ -27,9 +27,7 @@ def read_csv(
 
     A row with more non-empty cells than headings keeps the extra cells under the key None."""
     text = decode_text(content)
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter_of(text))
     headings = [heading(name, aliases) for name in (reader.fieldnames or [])]
     missing = [name for name in required if name not in headings]
     if missing:
@@ -51,6 +49,12 @@ def read_csv(
     except csv.Error as error:
         invalid("file", f"Ligne {reader.line_num} illisible : {error}.")
     return set(headings), rows
+
+
+def delimiter_of(text: str) -> str:
+    """`;` or `,`: whichever the first line uses more (French spreadsheets write `;`)."""
+    first_line = text.split("\n", 1)[0]
+    return ";" if first_line.count(";") >= first_line.count(",") else ","
 
 
 def heading(name: str, aliases: Mapping[str, str]) -> str:

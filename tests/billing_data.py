@@ -26,20 +26,23 @@ NO_TESTS = {
 }
 
 
+def bearer(db, user) -> dict[str, str]:
+    """The Authorization header of a new API token of `user`."""
+    _token, secret = api_tokens.issue_token(db, user, name="SI", actor="test")
+    db.commit()
+    return {"Authorization": f"Bearer {secret}"}
+
+
 class NurseApi:
     """Calls the API as a nurse, with a token issued on first use."""
 
     def __init__(self, db, client):
-        self.db, self.client, self.tokens = db, client, {}
+        self.db, self.client, self.headers = db, client, {}
 
     def __call__(self, nurse, method: str, path: str, json=None):
-        if nurse.id not in self.tokens:
-            user = self.db.get(User, nurse.user_id)
-            _token, secret = api_tokens.issue_token(self.db, user, name="tel", actor="test")
-            self.db.commit()
-            self.tokens[nurse.id] = secret
-        headers = {"Authorization": f"Bearer {self.tokens[nurse.id]}"}
-        return self.client.open(path, method=method, json=json, headers=headers)
+        if nurse.id not in self.headers:
+            self.headers[nurse.id] = bearer(self.db, self.db.get(User, nurse.user_id))
+        return self.client.open(path, method=method, json=json, headers=self.headers[nurse.id])
 
 
 def visit_at(

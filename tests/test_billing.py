@@ -15,7 +15,7 @@ from billing import records
 from billing.models import BillingCounter, BillingLine, BillingRecord
 from registry.accounts import Role
 from registry.audit import AuditEntry
-from tests.billing_data import NurseApi, visit_at
+from tests.billing_data import NurseApi, bearer, visit_at
 from tests.conftest import fresh
 from tests.visit_data import enrol_nurse
 
@@ -242,14 +242,6 @@ def test_an_admin_revalues_a_tariff_from_a_date_and_later_visits_use_it(
     assert db.exec(select(AuditEntry).where(AuditEntry.action == "tariff.revalued")).one()
 
 
-def _token(db, user) -> dict:
-    from registry import api_tokens
-
-    _row, secret = api_tokens.issue_token(db, user, name="SI", actor="test")
-    db.commit()
-    return {"Authorization": f"Bearer {secret}"}
-
-
 def test_nurses_read_only_their_bills_and_cpam_staff_only_their_cpams(
     db, api, agent, client, make_user
 ):
@@ -266,7 +258,7 @@ def test_nurses_read_only_their_bills_and_cpam_staff_only_their_cpams(
         TUESDAY,
         address={"street": "", "postal_code": "09100", "commune": "Pamiers"},
     )
-    nurse = _token(db, db.get(User, foix.user_id))
+    nurse = bearer(db, db.get(User, foix.user_id))
     listed = client.get("/api/v1/billing/records", headers=nurse).get_json()
     assert [item["id"] for item in listed["items"]] == [mine.id]
     document = listed["items"][0]
@@ -276,14 +268,14 @@ def test_nurses_read_only_their_bills_and_cpam_staff_only_their_cpams(
     assert client.get(f"/api/v1/billing/records/{theirs.id}", headers=nurse).status_code == 404
     asked = client.get(f"/api/v1/billing/records?nurse={other.rpps}", headers=nurse)
     assert asked.status_code == 403
-    staff = _token(db, make_user(Role.CPAM))
+    staff = bearer(db, make_user(Role.CPAM))
     both = client.get("/api/v1/billing/records?from=2021-03-01&to=2021-03-31", headers=staff)
     assert both.get_json()["total"] == 2
     one = client.get(f"/api/v1/billing/records?nurse={other.rpps}", headers=staff).get_json()
     assert [item["id"] for item in one["items"]] == [theirs.id]
     bad = client.get("/api/v1/billing/records?from=2021-13-01", headers=staff)
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "from"
-    foreign = _token(db, make_user(Role.CPAM, cpam_code="075"))
+    foreign = bearer(db, make_user(Role.CPAM, cpam_code="075"))
     assert client.get("/api/v1/billing/records", headers=foreign).get_json()["total"] == 0
     assert client.get(f"/api/v1/billing/records/{mine.id}", headers=foreign).status_code == 404
 
@@ -292,7 +284,7 @@ def test_the_csv_exports_one_line_per_act_plain_or_for_french_spreadsheets(
     db, api, agent, client, make_user
 ):
     visit_at(db, api, agent, enrol_nurse(db), TUESDAY, last_name="=HYPERLINK(1)")
-    staff = _token(db, make_user(Role.CPAM))
+    staff = bearer(db, make_user(Role.CPAM))
     plain = client.get("/api/v1/billing/records.csv", headers=staff).get_data(as_text=True)
     rows = plain.strip().splitlines()
     assert rows[0].startswith("record_id,numero,type") and len(rows) == 4

@@ -15,6 +15,7 @@ from registry.timeutil import utcnow
 from registry.visits.models import Offer, VisitReport
 from registry.visits.offers import OfferRules
 from registry.visits.planning import plan_pass
+from tests.billing_data import NurseApi
 from tests.conftest import fresh
 from tests.visit_data import PAMIERS, REPORT, book, enrol_nurse
 
@@ -28,17 +29,7 @@ def setting(db, make_user, client):
     begin_write(db)
     plan_pass(db, rules=OfferRules(plan_time_limit=1.0))
     db.commit()
-    tokens = {}
-
-    def call(nurse, method, path, json=None):
-        if nurse.id not in tokens:
-            user = db.get(User, nurse.user_id)
-            _token, tokens[nurse.id] = api_tokens.issue_token(db, user, name="tel", actor="t")
-            db.commit()
-        headers = {"Authorization": f"Bearer {tokens[nurse.id]}"}
-        return client.open(path, method=method, json=json, headers=headers)
-
-    return request, foix, pamiers, call
+    return request, foix, pamiers, NurseApi(db, client)
 
 
 def test_a_nurse_sees_her_offer_without_the_patients_identity(setting):

@@ -10,10 +10,9 @@ from sqlmodel import select
 
 from billing import claims, reconciliation
 from billing.models import ClaimImport, ReconciliationItem
-from registry import api_tokens
 from registry.accounts import Role
 from registry.errors import Conflict, ValidationFailed
-from tests.billing_data import HEADER, claims_scenario
+from tests.billing_data import HEADER, bearer, claims_scenario
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -104,10 +103,7 @@ def test_another_layout_is_read_through_a_column_mapping(db, scenario):
 
 def test_cpam_staff_import_through_the_api_and_read_the_anomalies(db, client, make_user, scenario):
     content, expected = scenario
-    staff = make_user(Role.CPAM)
-    _token, secret = api_tokens.issue_token(db, staff, name="SI", actor="test")
-    db.commit()
-    headers = {"Authorization": f"Bearer {secret}"}
+    headers = bearer(db, make_user(Role.CPAM))
     posted = client.post(
         "/api/v1/reconciliation/imports",
         data={"file": (__import__("io").BytesIO(content), "mars.csv")},
@@ -126,11 +122,8 @@ def test_cpam_staff_import_through_the_api_and_read_the_anomalies(db, client, ma
         f"/api/v1/reconciliation/imports/{summary['id']}/anomalies", headers=headers
     ).get_json()
     assert {item["classification"] for item in anomalies["items"]} == set(expected) - {"matched"}
-    other = make_user(Role.CPAM, cpam_code="075")
-    _token, foreign = api_tokens.issue_token(db, other, name="SI", actor="test")
-    db.commit()
+    foreign = bearer(db, make_user(Role.CPAM, cpam_code="075"))
     hidden = client.get(
-        f"/api/v1/reconciliation/imports/{summary['id']}/anomalies",
-        headers={"Authorization": f"Bearer {foreign}"},
+        f"/api/v1/reconciliation/imports/{summary['id']}/anomalies", headers=foreign
     )
     assert hidden.status_code == 404

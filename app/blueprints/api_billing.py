@@ -8,16 +8,16 @@ from sqlmodel import select
 
 from app.billing_params import csv_response, period_of, records_query, wants_french
 from app.blueprints.api import blueprint, roles
+from app.blueprints.api_visits import token_nurse
 from app.db import begin_write, get_session
 from app.pagination import requested_page, requested_per_page
 from billing import claims, exports, records
 from billing import reconciliation as service
-from billing.models import ClaimImport, Classification, ReconciliationItem
+from billing.models import ClaimImport, Classification
 from billing.reconciliation import ItemFilters
 from registry.accounts import Role
-from registry.errors import NotFound, PermissionDenied, invalid
+from registry.errors import PermissionDenied, invalid
 from registry.nurses.models import Nurse
-from registry.nurses.queries import nurse_of_user
 from registry.paging import page_of
 
 
@@ -25,10 +25,7 @@ def _scope() -> dict:
     """The records the token's user may read: a nurse hers, CPAM staff their CPAM's."""
     user = g.api_user
     if user.role == Role.NURSE:
-        nurse = nurse_of_user(get_session(), user.id)
-        if nurse is None:
-            raise NotFound("Aucune fiche d'infirmier·e n'est rattachée à ce compte.")
-        return {"nurse": nurse}
+        return {"nurse": token_nurse()}
     return {"cpam_code": user.cpam_code}
 
 
@@ -130,11 +127,7 @@ def _mapping() -> dict[str, str]:
         ):
             invalid("mapping", "Un objet JSON {colonne attendue: colonne du fichier} est attendu.")
         return mapping
-    return {
-        column: request.form[f"map_{column}"].strip()
-        for column in claims.COLUMNS
-        if request.form.get(f"map_{column}", "").strip()
-    }
+    return claims.mapping_from_fields(request.form)
 
 
 @blueprint.post("/reconciliation/imports")
@@ -181,9 +174,7 @@ def get_anomalies(import_id: int):
         invalid("class", "« matched » n'est pas une anomalie.")
     period = period_of(request.args)
     filters = ItemFilters(classification=shown, start=period.start, end=period.end)
-    query = service.items_query(import_id, filters).where(
-        ReconciliationItem.classification != Classification.MATCHED.value
-    )
+    query = service.anomalies_query(import_id, filters)
     page, per_page = requested_page(), requested_per_page()
     items, total = page_of(db, query, service.ITEM_ORDER, page, per_page)
     return jsonify(

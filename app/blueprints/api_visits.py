@@ -11,6 +11,7 @@ from app.db import begin_write, get_session
 from app.jobs.scheduler import plan_soon
 from registry.accounts import Role
 from registry.errors import NotFound, invalid
+from registry.nurses.models import Nurse
 from registry.nurses.queries import nurse_of_user
 from registry.requests.minimised import offer_summary
 from registry.requests.services import read_patient
@@ -20,7 +21,8 @@ from registry.visits.models import Offer
 from registry.visits.reports import aware_instant, report_of
 
 
-def _nurse():
+def token_nurse() -> Nurse:
+    """The nurse record of the token's account (404 when it has none)."""
     nurse = nurse_of_user(get_session(), g.api_user.id)
     if nurse is None:
         raise NotFound("Aucune fiche d'infirmier·e n'est rattachée à ce compte.")
@@ -104,7 +106,7 @@ def _optional_body():
 @roles(Role.NURSE)
 def list_offers():
     db = get_session()
-    nurse = _nurse()
+    nurse = token_nurse()
     rows = offers.live_offers(db, nurse, utcnow())
     return jsonify(items=[offer_document(offer, visit, nurse) for offer, visit in rows])
 
@@ -113,7 +115,7 @@ def list_offers():
 @roles(Role.NURSE)
 def accept_offer(offer_id: int):
     db = get_session()
-    nurse = _nurse()
+    nurse = token_nurse()
     appointment = _appointment(_optional_body())
     begin_write(db)
     visit = offers.accept_offer(db, offer_id, nurse, actor=g.api_user, appointment_at=appointment)
@@ -126,7 +128,7 @@ def accept_offer(offer_id: int):
 @roles(Role.NURSE)
 def decline_offer(offer_id: int):
     db = get_session()
-    nurse = _nurse()
+    nurse = token_nurse()
     body = json_body()
     if not isinstance(body, dict):
         invalid("reason", "Indiquez le motif (unavailable, too_far ou other).")
@@ -148,7 +150,7 @@ def decline_offer(offer_id: int):
 @roles(Role.NURSE)
 def get_visit(request_id: int):
     db = get_session()
-    visit = offers.held_visit(db, request_id, _nurse())
+    visit = offers.held_visit(db, request_id, token_nurse())
     read_patient(db, visit, actor=g.api_user, purpose="api")
     db.commit()
     return jsonify(visit_document(visit))
@@ -158,7 +160,7 @@ def get_visit(request_id: int):
 @roles(Role.NURSE)
 def report_visit(request_id: int):
     db = get_session()
-    nurse = _nurse()
+    nurse = token_nurse()
     body = json_body()
     begin_write(db)
     reports.file_report(db, request_id, nurse, body, actor=g.api_user)
@@ -172,7 +174,7 @@ def report_visit(request_id: int):
 @roles(Role.NURSE)
 def visit_unreachable(request_id: int):
     db = get_session()
-    nurse = _nurse()
+    nurse = token_nurse()
     body = json_body()
     reason = body.get("reason", "") if isinstance(body, dict) else ""
     begin_write(db)
@@ -185,7 +187,7 @@ def visit_unreachable(request_id: int):
 @roles(Role.NURSE)
 def hand_back_visit(request_id: int):
     db = get_session()
-    nurse = _nurse()
+    nurse = token_nurse()
     body = json_body()
     reason = body.get("reason", "") if isinstance(body, dict) else ""
     begin_write(db)
@@ -199,7 +201,7 @@ def hand_back_visit(request_id: int):
 @roles(Role.NURSE)
 def reschedule_visit(request_id: int):
     db = get_session()
-    nurse = _nurse()
+    nurse = token_nurse()
     appointment = _appointment(json_body())
     if appointment is None:
         invalid("appointment_at", "Indiquez la nouvelle heure du rendez-vous.")

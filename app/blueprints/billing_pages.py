@@ -15,6 +15,7 @@ from app.pagination import Page, requested_page
 from billing import exports, records
 from billing.models import BillingRecord, RecordKind
 from billing.reconciliation import expected_ik_km
+from billing.types import french
 from registry.errors import ValidationFailed
 from registry.nurses.models import Nurse
 from registry.paging import page_of
@@ -156,7 +157,7 @@ def correct(scope: Scope, record_id: int):
         form.reason.errors = [e.message for e in error.errors if e.field == "reason"]
         return detail_page(scope, record_id, form, 422)
     db.commit()
-    amount = str(replacement.total).replace(".", ",")
+    amount = french(replacement.total)
     flash(
         f"Facture annulée par un avoir ; nouvelle facture n° {replacement.number} ({amount} €).",
         "success",

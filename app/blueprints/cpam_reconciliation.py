@@ -45,14 +45,6 @@ ANOMALY_COLUMNS = (
 )
 
 
-def _mapping_from(form) -> dict[str, str]:
-    return {
-        column: form.get(f"map_{column}", "").strip()
-        for column in claims.COLUMNS
-        if form.get(f"map_{column}", "").strip()
-    }
-
-
 @blueprint.route("/reconciliation", methods=["GET", "POST"])
 def reconciliation():
     db = get_session()
@@ -62,7 +54,7 @@ def reconciliation():
     status = 200
     if form.validate_on_submit():
         content = form.file.data.read()
-        mapping = _mapping_from(request.form)
+        mapping = claims.mapping_from_fields(request.form)
         begin_write(db)
         try:
             parsed = claims.parse_claims(content, mapping)
@@ -109,7 +101,7 @@ def reconciliation():
         imports=service.imports_of(db, current_user.cpam_code),
         headings=headings,
         mapping_fields=mapping_fields(),
-        chosen=_mapping_from(request.form),
+        chosen=claims.mapping_from_fields(request.form),
         line_errors=line_errors,
         weeks=weeks,
         charts=_charts(weeks),

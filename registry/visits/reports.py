@@ -2,12 +2,13 @@
 and the other way a held visit ends, the patient who could not be reached."""
 
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from billing.pricing import parse_km
 from billing.records import issue_for_report
 from registry import audit
 from registry.errors import Conflict, ErrorCollector, invalid
@@ -156,17 +157,11 @@ def _tests(value, request: VisitRequest, errors) -> list[dict[str, Any]]:
 
 
 def _km(value, errors) -> Decimal | None:
-    if value is None or value == "":
-        return None
     try:
-        km = Decimal(str(value).replace(",", "."))
-    except InvalidOperation:
-        errors.add("ik_km", "Un nombre de kilomètres est attendu.")
+        return parse_km(value)
+    except ValueError as error:
+        errors.add("ik_km", str(error))
         return None
-    if not km.is_finite() or not Decimal(0) <= km <= Decimal(500):
-        errors.add("ik_km", "Entre 0 et 500 km.")
-        return None
-    return km.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def file_report(
