@@ -103,6 +103,7 @@ class BillingRecord(SQLModel, table=True):
         ),
         sa.Index("ix_billing_record_cpam_date", "cpam_code", "care_date"),
         sa.Index("ix_billing_record_nurse_date", "nurse_id", "care_date"),
+        sa.Index("ix_billing_record_department_date", "department", "care_date"),
         sa.CheckConstraint("patient_share = 0", name="ck_billing_record_zero_advance"),
         sa.CheckConstraint(
             "(kind = 'credit') = (cancels_id IS NOT NULL)", name="ck_billing_record_credit"

@@ -1,6 +1,7 @@
 """Time helpers: the platform stores every instant as timezone-aware UTC."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -33,3 +34,9 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def local_day(instant: datetime, zone: str) -> date:
+    """The calendar day an instant falls on where it happens (the patient's zone): indicators
+    count days as people there lived them."""
+    return instant.astimezone(ZoneInfo(zone)).date()

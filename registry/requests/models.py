@@ -60,6 +60,9 @@ class VisitRequest(SQLModel, table=True):
             postgresql_where=sa.text("status IN ('received', 'offered', 'accepted', 'unassigned')"),
         ),
         sa.Index("ix_visit_request_cpam_status_due", "cpam_code", "status", "due_at"),
+        # Indicators count requests by their local day of consent, per department or CPAM.
+        sa.Index("ix_visit_request_department_consent_day", "department", "consent_day"),
+        sa.Index("ix_visit_request_cpam_consent_day", "cpam_code", "consent_day"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -99,6 +102,10 @@ class VisitRequest(SQLModel, table=True):
     language_barrier: bool = Field(default=False)
     notes: str = Field(default="", max_length=1000)
     consent_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # The day of consent in the patient's zone: the day indicators count the request on. Always
+    # set at booking; nullable only because SQLite cannot add a NOT NULL column to a filled
+    # table without rebuilding it.
+    consent_day: date | None = Field(default=None, index=True)
     due_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     follow_up_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     status: str = Field(default=RequestStatus.RECEIVED, max_length=20, index=True)

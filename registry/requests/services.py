@@ -36,7 +36,7 @@ from registry.requests.models import (
 )
 from registry.requests.schema import parse_request_input, skills_needed, windows_for_times
 from registry.text import one_line
-from registry.timeutil import utcnow
+from registry.timeutil import local_day, utcnow
 from registry.visits.models import HOLDING_STATUSES, Offer, OfferStatus
 
 S = RequestStatus
@@ -263,6 +263,7 @@ def _new_request(values, place, client, key, fingerprint, rules) -> VisitRequest
         language_barrier=values.get("language_barrier", False),
         notes=values.get("notes", ""),
         consent_at=consent,
+        consent_day=local_day(consent, place.timezone),
         due_at=consent + rules.due_after,
         follow_up_at=consent + rules.follow_up_after,
     )

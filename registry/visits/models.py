@@ -1,7 +1,7 @@
 """Tables of offers (a visit proposed to one nurse, until she answers or it expires) and of visit
 reports (what the nurse saw and did at the patient's home)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -101,6 +101,11 @@ class VisitReport(SQLModel, table=True):
     request_id: int = Field(foreign_key="visit_request.id", unique=True)
     nurse_id: int = Field(foreign_key="nurse.id", index=True)
     visited_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # The day of the visit in the patient's zone, and the household members tested: what the
+    # indicators add up, without reading the report's JSON.
+    # Always set when filed; nullable for the same reason as the request's consent day.
+    visit_day: date | None = Field(default=None, index=True)
+    tested_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # temperature_c, spo2, systolic, diastolic, symptoms (list of codes), as measured.
     clinical: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
     isolation_feasible: bool

@@ -15,7 +15,7 @@ from registry.errors import Conflict, ErrorCollector, invalid
 from registry.nurses.models import Nurse
 from registry.requests.models import RequestStatus, VisitRequest
 from registry.text import one_line
-from registry.timeutil import utcnow
+from registry.timeutil import local_day, utcnow
 from registry.visits.models import VisitReport
 from registry.visits.offers import end_held_visit, held_visit
 
@@ -175,7 +175,17 @@ def file_report(
         raise Conflict("Le compte rendu de cette visite est déjà déposé, ou la visite est close.")
     values = parse_report(body, request, now)
     end_held_visit(session, request.id, S.VISITED, actor=actor, reason="compte rendu déposé")
-    report = VisitReport(request_id=request.id, nurse_id=nurse.id, created_at=now, **values)
+    report = VisitReport(
+        request_id=request.id,
+        nurse_id=nurse.id,
+        created_at=now,
+        visit_day=local_day(values["visited_at"], request.timezone),
+        # The same relative may take both kinds of test: never more people than the household.
+        tested_count=min(
+            sum(test["count"] for test in values["household_tests"]), request.household_size
+        ),
+        **values,
+    )
     session.add(report)
     session.execute(
         update(VisitRequest)
