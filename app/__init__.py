@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         api_billing,
         api_docs,
         api_geo,
+        api_indicators,
         api_nurses,
         api_requests,
         api_visits,
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         nurse,
         nurse_billing,
         nurse_visits,
+        steering_routes,
     )
 
     db.init_app(app)

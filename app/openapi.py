@@ -514,6 +514,7 @@ def _schemas() -> dict[str, Schema]:
         **_visit_request_schemas(),
         **visit_schemas(),
         **billing_schemas(),
+        **steering_schemas(),
         **_problem_schemas(),
     }
 
@@ -797,6 +798,7 @@ def openapi_document() -> dict:
                 "name": "Facturation",
                 "description": "Factures en tiers payant et rapprochement avec la CPAM.",
             },
+            {"name": "Pilotage", "description": "Indicateurs du territoire, par jour ou semaine."},
         ],
         "paths": {
             f"{API}/me": {
@@ -812,6 +814,7 @@ def openapi_document() -> dict:
             **_nurse_paths(),
             **visit_paths(),
             **billing_paths(),
+            **steering_paths(),
             f"{API}/geo/communes": {
                 "get": operation(
                     "search_communes",
@@ -844,4 +847,5 @@ def openapi_document() -> dict:
 
 
 from app.openapi_billing import billing_paths, billing_schemas  # noqa: E402 (as below)
+from app.openapi_steering import steering_paths, steering_schemas  # noqa: E402 (as below)
 from app.openapi_visits import visit_paths, visit_schemas  # noqa: E402 (uses the helpers above)

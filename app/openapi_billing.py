@@ -202,7 +202,7 @@ def billing_paths() -> dict[str, dict]:
                     responses={"422": shared("ValidationFailed"), "403": shared("Forbidden")},
                 ),
             }
-            | {"responses": _csv_responses()},
+            | {"responses": csv_responses()},
         },
         f"{API}/reconciliation/imports": {
             "post": {
@@ -280,7 +280,7 @@ def billing_paths() -> dict[str, dict]:
     }
 
 
-def _csv_responses() -> dict:
+def csv_responses() -> dict:
     return {
         "200": {
             "description": "Le CSV (UTF-8 ; avec BOM pour format=fr).",

@@ -43,15 +43,18 @@ NAVIGATION = {
     Role.CPAM: [
         ("cpam.billing_list", "Factures"),
         ("cpam.reconciliation", "Rapprochement"),
+        ("cpam.indicators", "Indicateurs"),
         ("cpam.home", "Infirmières"),
     ],
     Role.COORDINATOR: [
         ("coordinator.home", "Territoire"),
         ("coordinator.visits", "Suivi des visites"),
+        ("coordinator.indicators", "Indicateurs"),
         ("coordinator.nurses", "Infirmières"),
     ],
     Role.ADMIN: [
         ("admin.home", "Tableau de bord"),
+        ("admin.indicators", "Indicateurs"),
         ("admin.users", "Comptes"),
         ("admin.audit_log", "Journal d'audit"),
         ("admin.notifications", "Notifications"),

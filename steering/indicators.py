@@ -116,7 +116,8 @@ def compute(session: Session, filters: Filters, *, now: datetime) -> Indicators:
     buckets = period_starts(filters)
     figures = {start: Figures(start, end) for start, end in buckets}
     total = Figures(filters.start, filters.end)
-    whole = sa.literal_column(f"'{ALL}'")
+    # A constant expression (PostgreSQL refuses a bare literal in GROUP BY).
+    whole = sa.cast(sa.literal_column(f"'{ALL}'"), sa.String)
     for bucket, target in (
         (_bucket_of(filters), lambda value: figures[as_day(value)]),
         (lambda _column: whole, lambda _value: total),

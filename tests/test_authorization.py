@@ -61,6 +61,8 @@ API_ROLES = {
     "api.post_import": {Role.CPAM},
     "api.get_import": {Role.CPAM},
     "api.get_anomalies": {Role.CPAM},
+    "api.get_indicators": {Role.COORDINATOR, Role.CPAM, Role.ADMIN},
+    "api.indicators_csv": {Role.COORDINATOR, Role.CPAM, Role.ADMIN},
 }
 # Ids that exist in no table: the sweep must not change the data it runs on (revoke a token…).
 SAMPLE_ARGUMENTS = {"integer": 987654, "unicode": "x", "path": "css/app.css"}

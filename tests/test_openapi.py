@@ -189,3 +189,13 @@ def test_the_documentation_page_keeps_to_the_content_security_policy(client):
     assert "<script" not in page
     assert "<style" not in page and " style=" not in page
     assert "http://" not in page and "https://" not in page
+
+
+def test_answers_about_indicators_have_their_documented_shape(call):
+    call(Role.AGENT, "POST", "/api/v1/visit-requests", request_document())
+    for role in (Role.COORDINATOR, Role.CPAM, Role.ADMIN):
+        assert call(role, "GET", "/api/v1/indicators").status_code == 200
+    call(Role.COORDINATOR, "GET", "/api/v1/indicators?granularity=day&department=09")
+    refused = call(Role.COORDINATOR, "GET", "/api/v1/indicators?department=XX&granularity=year")
+    assert refused.status_code == 422
+    assert {e["field"] for e in refused.json["errors"]} == {"department", "granularity"}
