@@ -290,13 +290,30 @@ def postal_codes(wheel: zipfile.ZipFile) -> dict[str, list[str]]:
     return {key: sorted(codes) for key, codes in result.items()}
 
 
-def build_rows(wheel: zipfile.ZipFile) -> tuple[list[list[str]], dict[str, tuple], Counter]:
-    """The table rows sorted by INSEE code, the department bounds and how points were placed."""
+@dataclass(frozen=True)
+class CommuneSource:
+    """The kept communes of the wheel: their rows, and by commune id their geometry (absent for
+    the few the wheel has none for) and department code."""
+
+    rows: list[dict[str, str]]
+    shapes: dict[str, list[Polygon]]
+    departments: dict[str, str]
+
+
+def read_communes(wheel: zipfile.ZipFile) -> CommuneSource:
+    """The communes and arrondissements of the table, with their parsed geometry: shared by this
+    build and the commune shapes' (scripts/build_commune_shapes.py)."""
     all_rows = read_table(wheel, "communes")
     rows = [row for row in all_rows if row["type"] in KEPT_TYPES]
-    shapes = geometries(all_rows)
-    placed = place_all(rows, shapes)
     departments = department_codes(rows, all_rows, read_table(wheel, "departements"))
+    return CommuneSource(rows, geometries(all_rows), departments)
+
+
+def build_rows(wheel: zipfile.ZipFile) -> tuple[list[list[str]], dict[str, tuple], Counter]:
+    """The table rows sorted by INSEE code, the department bounds and how points were placed."""
+    source = read_communes(wheel)
+    rows, shapes, departments = source.rows, source.shapes, source.departments
+    placed = place_all(rows, shapes)
     codes = postal_codes(wheel)
     boxes: dict[str, list[tuple[float, float, float, float]]] = defaultdict(list)
     for key, polygons in shapes.items():
