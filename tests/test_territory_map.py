@@ -16,16 +16,8 @@ from registry.geo.distance import great_circle_km
 from registry.geo.shapes import department_shapes, shipped_departments
 from registry.nurses import services as nurse_services
 from registry.nurses.models import NurseStatus
-from steering.territory_map import (
-    UNCOVERED,
-    CommuneRow,
-    MapCommune,
-    MapPractice,
-    MapScene,
-    TerritoryMap,
-    department_map,
-    render_svg,
-)
+from steering.map_svg import UNCOVERED, MapCommune, MapPractice, MapScene, render_svg
+from steering.territory_map import CommuneRow, TerritoryMap, department_map
 from tests.visit_data import book, enrol_nurse
 
 SVG = "{http://www.w3.org/2000/svg}"
