@@ -3,7 +3,8 @@ sectors, skills and weekly hours, and one account per role. Deterministic, loade
 through the same services as real enrolments."""
 
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -36,6 +37,8 @@ ACTIVE_NURSES = 60
 DEMO_REQUESTS = 12
 PENDING_NURSES = 4
 ACTOR = "démonstration"
+ENROLMENT_START = date(2021, 1, 11)
+PARIS = ZoneInfo("Europe/Paris")
 
 FIRST_NAMES = [
     "Camille",
@@ -150,7 +153,15 @@ def load_demo(session: Session) -> bool:
             document, partial=False, commune_exists=lambda code: directory.get(code) is not None
         )
         status = NurseStatus.ACTIVE if index < ACTIVE_NURSES else NurseStatus.PENDING
-        services.enroll_nurse(session, values, geocoder=geocoder, actor=ACTOR, status=status)
+        nurse = services.enroll_nurse(
+            session, values, geocoder=geocoder, actor=ACTOR, status=status
+        )
+        if status == NurseStatus.ACTIVE:
+            # The demo's registry was formed in January 2021, before its history of visits.
+            day = ENROLMENT_START + timedelta(days=index % 19)
+            nurse.created_at = nurse.validated_at = datetime.combine(
+                day, time(9), PARIS
+            ).astimezone(UTC)
     session.flush()
     demo_billing.load_history(
         session, users[Role.AGENT], communes, geocoder, (FIRST_NAMES, LAST_NAMES), STREETS

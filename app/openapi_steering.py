@@ -67,6 +67,15 @@ def steering_schemas() -> dict[str, Schema]:
                     answer_object({"class": string(), "visits": integer()}),
                     "Visites par délai depuis le consentement.",
                 ),
+                "departments": array(
+                    {
+                        "allOf": [
+                            ref("IndicatorFigures"),
+                            answer_object({"department": string("Code du département.")}),
+                        ]
+                    },
+                    "La période par département (vide quand un département est choisi).",
+                ),
                 "load_per_nurse": answer_object(
                     {
                         "histogram": array(

@@ -11,7 +11,7 @@ from steering.indicators import Figures, Granularity, Indicators
 
 PALETTE = ("#1f5f8b", "#c2410c", "#15803d", "#7c3aed", "#b91c1c", "#0e7490")
 WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 28, 44
+LEFT, RIGHT, TOP, BOTTOM = 56, 12, 44, 44
 
 
 @dataclass(frozen=True)
@@ -47,16 +47,16 @@ class Chart:
         return _svg(self)
 
 
-def period_label(figures: Figures, granularity: Granularity) -> str:
-    if granularity == Granularity.DAY:
-        return figures.start.strftime("%d/%m")
-    return f"sem. du {figures.start.strftime('%d/%m')}"
+def period_label(figures: Figures) -> str:
+    """The day, or the Monday of the week: short enough for a dozen under an axis."""
+    return figures.start.strftime("%d/%m")
 
 
 def charts_of(indicators: Indicators) -> dict[str, Chart]:
     periods = indicators.periods
-    labels = tuple(period_label(p, indicators.filters.granularity) for p in periods)
+    labels = tuple(period_label(p) for p in periods)
     unit = indicators.filters.granularity.label
+    axis = "semaine commençant le" if indicators.filters.granularity == Granularity.WEEK else ""
     charts = [
         Chart(
             "visits",
@@ -67,6 +67,7 @@ def charts_of(indicators: Indicators) -> dict[str, Chart]:
                 Series("Demandes reçues", tuple(p.requests for p in periods)),
                 Series("Visites faites", tuple(p.visits for p in periods)),
             ),
+            x_title=axis,
         ),
         Chart(
             "within_24h",
@@ -75,6 +76,7 @@ def charts_of(indicators: Indicators) -> dict[str, Chart]:
             labels,
             (Series("Visitées en 24 h", tuple(p.share_within_24h for p in periods)),),
             percent=True,
+            x_title=axis,
         ),
         Chart(
             "delays",
@@ -98,6 +100,7 @@ def charts_of(indicators: Indicators) -> dict[str, Chart]:
             "line",
             labels,
             (Series("km par visite", tuple(_round(p.km_per_visit) for p in periods)),),
+            x_title=axis,
         ),
         Chart(
             "billed",
@@ -105,6 +108,7 @@ def charts_of(indicators: Indicators) -> dict[str, Chart]:
             "bar",
             labels,
             (Series("Montant facturé", tuple(float(p.billed) for p in periods)),),
+            x_title=axis,
         ),
     ]
     return {chart.key: chart for chart in charts}
@@ -181,8 +185,8 @@ def _svg(chart: Chart) -> str:
             x = LEFT + index * 170
             colour = PALETTE[index % len(PALETTE)]
             parts.append(
-                f'<rect x="{x}" y="{HEIGHT - 18}" width="10" height="10" fill="{colour}"/>'
-                f'<text x="{x + 14}" y="{HEIGHT - 9}" font-size="10" fill="#1b1b1b">'
+                f'<rect x="{x}" y="24" width="10" height="10" fill="{colour}"/>'
+                f'<text x="{x + 14}" y="33" font-size="10" fill="#1b1b1b">'
                 f"{escape(series.label)}</text>"
             )
     parts.append("</svg>")

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 
 from registry.errors import invalid
+from registry.geo.departments import department_names
 from steering.indicators import Figures, Indicators
 
 TENTH = Decimal("0.1")
@@ -102,7 +103,22 @@ def reason_table(indicators: Indicators) -> tuple[tuple[str, ...], list[dict]]:
     return ("issue", "motif", "demandes"), rows
 
 
-TABLES = {"delais": delay_table, "charge": load_table, "motifs": reason_table}
+def department_table(indicators: Indicators) -> tuple[tuple[str, ...], list[dict]]:
+    """One row a department (when the platform is shown), with the period's columns."""
+    names = department_names()
+    rows = [
+        {"departement": code, "nom": names.get(code, ""), **period_row(figures)}
+        for code, figures in indicators.departments.items()
+    ]
+    return ("departement", "nom", *COLUMNS), rows
+
+
+TABLES = {
+    "delais": delay_table,
+    "charge": load_table,
+    "motifs": reason_table,
+    "departements": department_table,
+}
 
 
 def csv_table(indicators: Indicators, name: str) -> tuple[tuple[str, ...], list[dict]]:
@@ -148,6 +164,9 @@ def document(indicators: Indicators) -> dict:
         "cancel_reasons": [{"reason": r, "count": n} for r, n in indicators.cancel_reasons],
         "decline_reasons": [{"reason": r, "count": n} for r, n in indicators.decline_reasons],
         "time_to_visit": [{"class": c, "visits": n} for c, n in indicators.delay_classes],
+        "departments": [
+            {"department": code, **figures(f)} for code, f in indicators.departments.items()
+        ],
         "load_per_nurse": {
             "histogram": [{"visits": v, "nurses": n} for v, n in indicators.load],
             "median": indicators.load_median,

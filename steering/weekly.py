@@ -21,6 +21,8 @@ class KeyFigure:
     value: float | Decimal | None
     previous: float | Decimal | None
     kind: str = "count"  # count, percent, minutes, km, euros
+    # Which way is good news: "up", "down", or neither (requests are no one's merit).
+    better: str | None = None
 
     @property
     def change(self) -> float | None:
@@ -33,6 +35,14 @@ class KeyFigure:
         if not self.previous:
             return None
         return (float(self.value) - float(self.previous)) / float(self.previous)
+
+    @property
+    def verdict(self) -> str:
+        """ "good", "bad" or "" for the change, to colour it."""
+        change = self.change
+        if not change or self.better is None:
+            return ""
+        return "good" if (change > 0) == (self.better == "up") else "bad"
 
 
 @dataclass
@@ -106,27 +116,39 @@ def weekly_report(
 def _key_figures(current: Figures, previous: Figures) -> list[KeyFigure]:
     return [
         KeyFigure("Demandes de visite reçues", current.requests, previous.requests),
-        KeyFigure("Visites réalisées", current.visits, previous.visits),
+        KeyFigure("Visites réalisées", current.visits, previous.visits, better="up"),
         KeyFigure(
             "Demandes visitées dans les 24 h",
             current.share_within_24h,
             previous.share_within_24h,
             "percent",
+            "up",
         ),
         KeyFigure(
             "Délai médian consentement → visite",
             current.visit_median_minutes,
             previous.visit_median_minutes,
             "minutes",
+            "down",
         ),
-        KeyFigure("Demandes restées sans infirmière", current.unassigned, previous.unassigned),
-        KeyFigure("Infirmières inscrites", current.nurses_enrolled, previous.nurses_enrolled),
+        KeyFigure(
+            "Demandes restées sans infirmière",
+            current.unassigned,
+            previous.unassigned,
+            better="down",
+        ),
+        KeyFigure(
+            "Infirmières inscrites",
+            current.nurses_enrolled,
+            previous.nurses_enrolled,
+            better="up",
+        ),
         KeyFigure(
             "Infirmières ayant fait au moins une visite",
             current.nurses_visiting,
             previous.nurses_visiting,
         ),
-        KeyFigure("km par visite", current.km_per_visit, previous.km_per_visit, "km"),
+        KeyFigure("km par visite", current.km_per_visit, previous.km_per_visit, "km", "down"),
         KeyFigure("Membres du foyer testés", current.tested, previous.tested),
         KeyFigure("Orientations vers la CTAI", current.ctai_referrals, previous.ctai_referrals),
         KeyFigure("Montant facturé", current.billed, previous.billed, "euros"),

@@ -35,6 +35,8 @@ def test_coordinators_see_the_platform_and_cpam_staff_only_their_cpam(app, db, m
     assert (whole["total"]["demandes"], whole["total"]["visites"]) == (5, 4)
     assert (own["cpam"], own["total"]["demandes"], own["total"]["visites"]) == ("091", 4, 3)
     assert [p["visites"] for p in own["periods"]] == [2, 1]
+    assert [(d["department"], d["demandes"]) for d in whole["departments"]] == [("09", 5)]
+    assert own["departments"] == []  # a department chosen: no breakdown
     assert own["total"]["annulees"] == 1
     assert own["cancel_reasons"] == [{"reason": '=HYPERLINK("http://x")', "count": 1}]
     # A CPAM's figures cannot be widened by asking: the scope is the token's.
@@ -78,6 +80,8 @@ def test_the_csv_exports_hold_the_dashboard_figures_and_neutralise_formulas(
     assert "semaine;01/03/2021;07/03/2021;" in french
     reasons = client.get(f"/coordinator/indicators.csv?{WEEK}&table=motifs")
     assert 'annulée,"\'=HYPERLINK(""http://x"")",1' in reasons.get_data(as_text=True)
+    by_department = client.get(f"/coordinator/indicators.csv?{WEEK}&table=departements")
+    assert by_department.get_data(as_text=True).splitlines()[1].startswith("09,Ariège,2021-03-01")
     assert client.get(f"/coordinator/indicators.csv?{WEEK}&table=x").status_code == 422
 
 
