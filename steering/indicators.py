@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from billing.models import BillingRecord
+from registry.geo.communes import commune_directory
 from registry.nurses.models import Nurse
 from registry.requests.models import OPEN_STATUSES, RequestStatus, VisitRequest
 from registry.visits.models import DECLINE_LABELS, Offer, OfferStatus, VisitReport
@@ -21,9 +22,11 @@ from steering.sql import as_day, percentiles, seconds_between, week_start
 
 S = RequestStatus
 DAY_SECONDS = 86_400
+# A millisecond of slack for the noise of julianday() arithmetic on SQLite.
+SLACK_SECONDS = 0.001
 PARIS = ZoneInfo("Europe/Paris")
 ALL = "all"
-# Time from consent to visit, in hours: the distribution's classes.
+# Time from consent to visit, in hours: the distribution's classes (upper bounds included).
 DELAY_CLASSES = ((0, 6), (6, 12), (12, 24), (24, 48), (48, None))
 
 
@@ -115,8 +118,10 @@ class Indicators:
 
 
 def compute(session: Session, filters: Filters, *, now: datetime) -> Indicators:
-    buckets = period_starts(filters)
-    figures = {start: Figures(start, end) for start, end in buckets}
+    # Keyed by the day or Monday the SQL names; the first and last weeks cut to the period.
+    figures = {
+        start: Figures(*clip((start, end), filters)) for start, end in period_starts(filters)
+    }
     total = Figures(filters.start, filters.end)
     # A constant expression (PostgreSQL refuses a bare literal in GROUP BY).
     whole = sa.cast(sa.literal_column(f"'{ALL}'"), sa.String)
@@ -165,7 +170,7 @@ def by_department(session: Session, filters: Filters, *, now: datetime) -> dict[
         sa.select(Nurse.department, sa.func.count())
         .where(
             Nurse.validated_at.is_not(None),
-            Nurse.validated_at < day_end(filters.end),
+            Nurse.validated_at < day_end(filters.end, zone_of(None)),
             Nurse.department.in_(list(found)),
         )
         .group_by(Nurse.department)
@@ -176,7 +181,7 @@ def by_department(session: Session, filters: Filters, *, now: datetime) -> dict[
 
 
 def period_starts(filters: Filters) -> list[tuple[date, date]]:
-    """The days or ISO weeks of the period (the first and last week cut to the period)."""
+    """The days or whole ISO weeks (Monday to Sunday) the period touches."""
     periods, day = [], filters.start
     while day <= filters.end:
         if filters.granularity == Granularity.DAY:
@@ -190,6 +195,7 @@ def period_starts(filters: Filters) -> list[tuple[date, date]]:
 
 
 def clip(period: tuple[date, date], filters: Filters) -> tuple[date, date]:
+    """The part of a day or week inside the period."""
     return max(period[0], filters.start), min(period[1], filters.end)
 
 
@@ -224,8 +230,10 @@ def _requests(session, filters, bucket, target, now) -> None:
         sa.literal(now.astimezone(UTC), type_=VisitRequest.consent_at.type),
         VisitRequest.consent_at,
     )
-    # A millisecond of slack for julianday()'s noise on SQLite.
-    within = seconds_between(VisitReport.visited_at, VisitRequest.consent_at) <= DAY_SECONDS + 0.001
+    within = (
+        seconds_between(VisitReport.visited_at, VisitRequest.consent_at)
+        <= DAY_SECONDS + SLACK_SECONDS
+    )
     gone = VisitRequest.status.in_((S.CANCELLED, S.REFUSED_BY_PATIENT))
     counted = sa.and_(~gone, sa.or_(VisitReport.id.is_not(None), elapsed > DAY_SECONDS))
     rows = session.execute(
@@ -377,12 +385,23 @@ def day_end(day: date, zone: ZoneInfo = PARIS) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
 
 
+def zone_of(department: str | None) -> ZoneInfo:
+    """The zone a department lives in (Paris for the platform as a whole)."""
+    communes = commune_directory().in_department(department) if department else []
+    return ZoneInfo(communes[0].timezone) if communes else PARIS
+
+
 def _enrolled(session, filters, all_figures: list[Figures]) -> None:
-    """Nurses validated by the end of each period, in one query of one count per period."""
+    """Nurses validated by the end of each period's last local day, in one query of one count
+    per period: in the department, or for a CPAM in the departments it booked visits in."""
     where = [Nurse.validated_at.is_not(None)]
     if filters.department:
         where.append(Nurse.department == filters.department)
-    ends = [day_end(figures.end) for figures in all_figures]
+    if filters.cpam_code:
+        booked_in = sa.select(VisitRequest.department).where(*_request_scope(filters))
+        where.append(Nurse.department.in_(booked_in.distinct()))
+    zone = zone_of(filters.department)
+    ends = [day_end(figures.end, zone) for figures in all_figures]
     counts = session.execute(
         sa.select(
             *[
@@ -424,14 +443,15 @@ def _reasons(session, filters, indicators: Indicators) -> None:
 
 
 def delay_label(low: int, high: int | None) -> str:
-    return f"{low} h et plus" if high is None else f"{low} à {high} h"
+    return f"plus de {low} h" if high is None else f"{low} à {high} h"
 
 
 def _delays(session, filters, indicators: Indicators) -> None:
-    hours = seconds_between(VisitReport.visited_at, VisitRequest.consent_at) / 3600.0
+    # Upper bounds included, as in the 24 h share: a visit at exactly 24 h is within 24 h.
+    seconds = seconds_between(VisitReport.visited_at, VisitRequest.consent_at)
     classes = sa.case(
         *[
-            (hours < high, index)
+            (seconds <= high * 3600 + SLACK_SECONDS, index)
             for index, (_low, high) in enumerate(DELAY_CLASSES)
             if high is not None
         ],
