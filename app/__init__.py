@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         api_requests,
         api_visits,
         coordinator,
+        coordinator_simulation,
         cpam,
         cpam_reconciliation,
         enrolment,

@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from app import demo, demo_billing
+from app.cli_simulate import simulate_command
 from app.db import begin_write, get_session
 from app.geocoding import geocoder
 from billing import claims, reconciliation
@@ -237,3 +238,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(tokens_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(billing_cli)
+    app.cli.add_command(simulate_command)

@@ -51,6 +51,7 @@ NAVIGATION = {
         ("coordinator.visits", "Suivi des visites"),
         ("coordinator.indicators", "Indicateurs"),
         ("coordinator.nurses", "Infirmières"),
+        ("coordinator.simulation", "Simulation"),
     ],
     Role.ADMIN: [
         ("admin.home", "Tableau de bord"),
