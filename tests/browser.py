@@ -3,10 +3,11 @@
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,3 +45,35 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@dataclass
+class WatchedPage:
+    """A desktop page in French that notes what it fetches from outside the site and the
+    errors its console reports."""
+
+    page: Page
+    outside: set[str] = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def csp_violations(self) -> list[str]:
+        return [e for e in self.errors if "Content Security Policy" in e]
+
+
+@contextmanager
+def watched_page(browser: Browser, site: str, width: int = 1280) -> Iterator[WatchedPage]:
+    context = browser.new_context(
+        viewport={"width": width, "height": 900}, locale="fr-FR", base_url=site
+    )
+    watched = WatchedPage(context.new_page())
+    watched.page.on(
+        "request", lambda r: watched.outside.add(r.url) if not r.url.startswith(site) else None
+    )
+    watched.page.on(
+        "console", lambda m: watched.errors.append(m.text) if m.type == "error" else None
+    )
+    try:
+        yield watched
+    finally:
+        context.close()

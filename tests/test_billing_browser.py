@@ -6,7 +6,7 @@ import pytest
 
 from registry.accounts import Role
 from tests.billing_data import claims_scenario
-from tests.browser import ARTIFACTS, CHROMIUM
+from tests.browser import ARTIFACTS, CHROMIUM, watched_page
 from tests.test_browser import sign_in
 
 pytestmark = [
@@ -22,14 +22,8 @@ def test_cpam_staff_import_an_extract_and_drill_down_to_an_anomaly(
     staff = make_user(Role.CPAM)
     extract = tmp_path / "releve-mars-2021.csv"
     extract.write_bytes(content)
-    page = browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="fr-FR", base_url=site
-    ).new_page()
-    outside: set[str] = set()
-    page.on("request", lambda r: outside.add(r.url) if not r.url.startswith(site) else None)
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    try:
+    with watched_page(browser, site) as watched:
+        page = watched.page
         sign_in(page, staff.email)
         page.get_by_role("link", name="Rapprochement").click()
         page.get_by_label("Extraction de la CPAM (CSV)").set_input_files(str(extract))
@@ -59,7 +53,5 @@ def test_cpam_staff_import_an_extract_and_drill_down_to_an_anomaly(
         )
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "cpam-reconciliation-1280.png"), full_page=True)
-    finally:
-        page.context.close()
-    assert outside == set()
-    assert not [e for e in errors if "Content Security Policy" in e], errors
+    assert watched.outside == set()
+    assert not watched.csp_violations, watched.errors

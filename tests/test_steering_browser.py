@@ -5,7 +5,7 @@ report; nothing is fetched from outside and the content security policy holds.""
 import pytest
 
 from registry.accounts import Role
-from tests.browser import ARTIFACTS, CHROMIUM
+from tests.browser import ARTIFACTS, CHROMIUM, watched_page
 from tests.steering_data import steering_scenario
 from tests.test_browser import sign_in
 
@@ -20,14 +20,8 @@ def test_a_coordinator_reads_the_dashboard_the_map_and_the_weekly_report(
 ):
     steering_scenario(db, client, make_user)
     coordinator = make_user(Role.COORDINATOR)
-    page = browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="fr-FR", base_url=site
-    ).new_page()
-    outside: set[str] = set()
-    page.on("request", lambda r: outside.add(r.url) if not r.url.startswith(site) else None)
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    try:
+    with watched_page(browser, site) as watched:
+        page = watched.page
         sign_in(page, coordinator.email)
         page.get_by_role("link", name="Indicateurs").click()
         page.get_by_label("Du").fill("2021-03-01")
@@ -54,7 +48,5 @@ def test_a_coordinator_reads_the_dashboard_the_map_and_the_weekly_report(
         page.emulate_media(media="print")
         assert not page.locator("section.no-print").is_visible()
         page.screenshot(path=str(ARTIFACTS / "steering-weekly-report-print.png"), full_page=True)
-    finally:
-        page.context.close()
-    assert outside == set()
-    assert not [e for e in errors if "Content Security Policy" in e], errors
+    assert watched.outside == set()
+    assert not watched.csp_violations, watched.errors
