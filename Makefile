@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run serve test bench bench-eligibility bench-matching lint format install install-test browser clean
+.PHONY: run serve test bench bench-eligibility bench-matching bench-indicators lint format install install-test browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,7 +53,7 @@ test: install-test browser
 	$(BIN)/pytest
 
 ## bench: performance figures, printed as tables (PostgreSQL too when BENCH_DATABASE_URL is set)
-bench: bench-eligibility bench-matching
+bench: bench-eligibility bench-matching bench-indicators
 
 bench-eligibility: install
 	$(BIN)/python -m benchmarks.eligibility
@@ -61,6 +61,10 @@ bench-eligibility: install
 ## bench-matching: the planner against the bounds, PyVRP, VROOM and the broadcast (docs/benchmarks.md)
 bench-matching: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks.matching $(BENCH_ARGS)
+
+## bench-indicators: the steering indicators on a year of data, 100 000 visits (docs/benchmarks.md)
+bench-indicators: install
+	$(BIN)/python -m benchmarks.indicators
 
 lint: install-test
 	$(BIN)/ruff check .
