@@ -8,15 +8,20 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run serve test bench bench-eligibility bench-matching bench-indicators lint format install install-test browser clean
+.PHONY: run serve test pdf-libraries bench bench-eligibility bench-matching bench-indicators lint format install install-test browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml | $(BIN)/python pdf-libraries
 	$(BIN)/pip install --quiet -e .
 	touch $@
+
+## pdf-libraries: Debian's Pango, which WeasyPrint draws the weekly report's PDF with
+pdf-libraries:
+	@/sbin/ldconfig -p | grep -q libpangoft2-1.0.so.0 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0; }
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
