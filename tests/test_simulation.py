@@ -28,7 +28,7 @@ from steering.simulation import parse_parameters, simulate
 from steering.simulation.behaviour import NurseBehaviour
 from steering.simulation.models import RunStatus, SimulationRun
 from steering.simulation.runs import STALE
-from tests.browser import ARTIFACTS, CHROMIUM
+from tests.browser import ARTIFACTS, CHROMIUM, watched_page
 from tests.conftest import csrf_token
 from tests.nurse_data import nurse_document
 from tests.test_browser import sign_in
@@ -317,12 +317,8 @@ def test_the_run_page_follows_its_progress_and_shows_the_table_in_chromium(
 ):
     coordinator = make_user(Role.COORDINATOR)
     enrol(db, FOIX)
-    page = browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="fr-FR", base_url=site
-    ).new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    try:
+    with watched_page(browser, site) as watched:
+        page = watched.page
         sign_in(page, coordinator.email)
         page.get_by_role("link", name="Simulation").click()
         page.get_by_label("Département (code)").fill("09")
@@ -337,6 +333,5 @@ def test_the_run_page_follows_its_progress_and_shows_the_table_in_chromium(
         assert table.get_by_role("row", name="Demandes").locator("td").count() == 2
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "coordinator-simulation-1280.png"), full_page=True)
-    finally:
-        page.context.close()
-    assert not errors, errors
+    assert watched.outside == set()
+    assert not watched.errors, watched.errors

@@ -59,7 +59,7 @@ def run_platform(
 
 class _PlatformClock:
     def __init__(self, world, session: Session, arrivals, behaviour, params, rules, booking):
-        self.session, self.arrivals, self.behaviour = session, arrivals, behaviour
+        self.session, self.behaviour = session, behaviour
         if params.plan_time_limit is not None:
             rules = replace(rules, plan_time_limit=params.plan_time_limit)
         self.rules = rules
