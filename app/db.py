@@ -1,6 +1,7 @@
 """Database wiring: the engine (SQLite tuned for concurrency, or PostgreSQL), a session per
 request, and the `flask db …` commands that drive the Alembic migrations."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -76,6 +77,13 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = Session(current_app.extensions["request_engine"], expire_on_commit=False)
     return g.db_session
+
+
+def read_sessions() -> Callable[[], Session]:
+    """A factory of sessions for long reads (the steering indicators): on the base engine, so on
+    SQLite they hold no write lock and never keep writers waiting; usable from other threads."""
+    base = engine()
+    return lambda: Session(base, expire_on_commit=False)
 
 
 def begin_write(session: Session) -> None:

@@ -61,7 +61,7 @@ def steering_schemas() -> dict[str, Schema]:
                 "periods": array(ref("IndicatorFigures"), "Un élément par jour ou semaine."),
                 "total": ref("IndicatorFigures"),
                 "unassigned_reasons": _reasons("Demandes sans infirmière, par motif."),
-                "cancel_reasons": _reasons("Demandes annulées, par motif."),
+                "outcomes": _reasons("Demandes sans visite, par issue."),
                 "decline_reasons": _reasons("Propositions déclinées, par motif."),
                 "time_to_visit": array(
                     answer_object({"class": string(), "visits": integer()}),

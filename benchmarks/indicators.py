@@ -57,10 +57,11 @@ WAVES = ((15, 20, 0.5), (100, 18, 1.0), (222, 15, 0.6), (350, 14, 1.3))
 OUTCOMES = {S.BILLED: 100, S.CANCELLED: 4, S.REFUSED_BY_PATIENT: 2, S.UNASSIGNED: 2.5}
 OUTCOMES[S.UNREACHABLE] = 110 - sum(OUTCOMES.values())
 CANCEL_REASONS = ("Patient hospitalisé", "Patient parti de son domicile", "Doublon", "Erreur")
+# (the planner's code, its sentence)
 UNASSIGNED_REASONS = (
-    "Aucune infirmière disponible avant l'échéance",
-    "Aucune infirmière ne parle la langue du patient",
-    "Aucune infirmière dans le secteur",
+    ("no window before due time", "Aucune infirmière disponible avant l'échéance"),
+    ("no nurse speaking the language", "Aucune infirmière ne parle la langue du patient"),
+    ("no eligible nurse", "Aucune infirmière dans le secteur"),
 )
 HOUSEHOLDS = ((1, 2, 3, 4, 5, 6), (30, 28, 18, 14, 7, 3))
 CHUNK = 5_000
@@ -234,13 +235,21 @@ class Population:
         request = _request(request_id, commune, consent_at, day, clients, rng)
         request.update(latitude=latitude, longitude=longitude, status=outcome)
         if held:
-            request.update(nurse_id=holder.nurse_id, appointment_at=visit_at)
+            request.update(
+                nurse_id=holder.nurse_id,
+                appointment_at=visit_at,
+                accepted_minutes=accepted_minutes,
+            )
+        if visited:
+            request["visit_minutes"] = hours * 60
         if outcome in (S.CANCELLED, S.REFUSED_BY_PATIENT):
             request["cancel_reason"] = (
                 rng.choice(CANCEL_REASONS) if outcome == S.CANCELLED else "Refus du patient"
             )
         if outcome == S.UNASSIGNED:
-            request["unassigned_reason"] = rng.choice(UNASSIGNED_REASONS)
+            request["unassigned_code"], request["unassigned_reason"] = rng.choice(
+                UNASSIGNED_REASONS
+            )
         if outcome == S.UNASSIGNED or (hours > 18 and rng.random() < 0.3):
             request["escalated_at"] = request["due_at"] - timedelta(hours=6)
         request["status_changed_at"] = visit_at if held else consent_at + timedelta(hours=3)
@@ -302,7 +311,9 @@ class Population:
                 "nurse_id": place.nurse_id,
                 "visited_at": visited_at,
                 "visit_day": visit_day,
+                "visit_week": visit_day - timedelta(days=visit_day.weekday()),
                 "tested_count": tested,
+                "distance_km": round(km * 1.3, 1),
                 "clinical": {"temperature_c": round(rng.uniform(36.5, 39.0), 1), "spo2": 97},
                 "isolation_feasible": rng.random() < 0.92,
                 "social_needs": "",
@@ -453,6 +464,9 @@ def _request(request_id, commune, consent_at, day, clients, rng) -> dict:
         "notes": "",
         "consent_at": consent_at,
         "consent_day": day,
+        "consent_week": day - timedelta(days=day.weekday()),
+        "accepted_minutes": None,
+        "visit_minutes": None,
         "due_at": consent_at + timedelta(hours=24),
         "follow_up_at": consent_at + timedelta(days=4),
         "cancel_reason": "",
@@ -460,6 +474,7 @@ def _request(request_id, commune, consent_at, day, clients, rng) -> dict:
         "nurse_id": None,
         "appointment_at": None,
         "unassigned_reason": "",
+        "unassigned_code": None,
         "escalated_at": None,
         "follow_up_flagged_at": None,
         "pseudonymised_at": None,
@@ -528,8 +543,9 @@ def measure(engine: sa.Engine, backend: str, runs: int) -> tuple[list[Row], dict
             scoped[case] = compute(session, filters, now=NOW).total.requests
 
         def call(filters=filters):
+            # As the pages read them: on two connections at once.
             with Session(engine) as session:
-                compute(session, filters, now=NOW)
+                compute(session, filters, now=NOW, second_session=lambda: Session(engine))
 
         progress(f"{backend}: {case}, {runs} runs")
         median, longest = timed(call, runs)

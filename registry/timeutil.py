@@ -1,6 +1,6 @@
 """Time helpers: the platform stores every instant as timezone-aware UTC."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -40,3 +40,12 @@ def local_day(instant: datetime, zone: str) -> date:
     """The calendar day an instant falls on where it happens (the patient's zone): indicators
     count days as people there lived them."""
     return instant.astimezone(ZoneInfo(zone)).date()
+
+
+def monday_of(day: date) -> date:
+    """The Monday of the ISO week a day belongs to."""
+    return day - timedelta(days=day.weekday())
+
+
+def minutes_between(later: datetime, earlier: datetime) -> float:
+    return (later - earlier).total_seconds() / 60

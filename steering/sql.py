@@ -1,6 +1,6 @@
 """The few SQL expressions the indicators need that SQLite and PostgreSQL spell differently: the
-seconds between two instants, the Monday of a day, and nearest-rank percentiles by window
-functions (neither database needs to hand its rows to Python for a median)."""
+Monday of a day, and nearest-rank percentiles by window functions (neither database needs to
+hand its rows to Python for a median)."""
 
 from collections.abc import Sequence
 from datetime import date
@@ -8,26 +8,6 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
-
-
-class seconds_between(FunctionElement):
-    """`later - earlier` in seconds, as a float."""
-
-    type = sa.Float()
-    inherit_cache = True
-    name = "seconds_between"
-
-
-@compiles(seconds_between, "sqlite")
-def _seconds_sqlite(element, compiler, **kw):
-    later, earlier = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
-
-
-@compiles(seconds_between, "postgresql")
-def _seconds_postgresql(element, compiler, **kw):
-    later, earlier = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
 
 
 class week_start(FunctionElement):
@@ -58,34 +38,53 @@ def as_day(value) -> date | None:
 
 
 def percentiles(
-    session, bucket: sa.ColumnElement, value: sa.ColumnElement, where: Sequence, percents
-) -> dict[object, dict[int, float]]:
-    """{bucket: {percent: value}} by the nearest-rank definition (the value at rank ⌈p·n/100⌉
-    of the n values sorted), for the rows `where` selects; rows whose value is NULL are left
-    out."""
+    session,
+    partitions: dict[str, sa.ColumnElement | None],
+    values: dict[str, sa.ColumnElement],
+    where: Sequence,
+    percents: Sequence[int],
+) -> dict[tuple[str, str], dict[object, dict[int, float]]]:
+    """{(value, partition): {bucket: {percent: figure}}} by the nearest-rank definition (the
+    figure at rank ⌈p·n/100⌉ of the n figures sorted, NULLs left out), for the rows `where`
+    selects: one scan, each value ranked once per partition (None: all rows as one bucket)."""
+    columns, hits = [], []
+    for v, (value_name, value) in enumerate(values.items()):
+        columns.append(value.label(f"v{v}"))
+        for p, (partition_name, expression) in enumerate(partitions.items()):
+            over = {"partition_by": expression} if expression is not None else {}
+            rank = sa.func.row_number().over(order_by=value.asc().nulls_last(), **over)
+            columns += [
+                rank.label(f"r{v}_{p}"),
+                sa.func.count(value).over(**over).label(f"n{v}_{p}"),
+            ]
+            hits.append((value_name, partition_name, v, p))
+    for p, expression in enumerate(partitions.values()):
+        bucket = expression if expression is not None else sa.literal_column("0")
+        columns.append(bucket.label(f"b{p}"))
     ranked = (
-        sa.select(
-            bucket.label("bucket"),
-            value.label("value"),
-            sa.func.row_number().over(partition_by=bucket, order_by=value).label("rank"),
-            sa.func.count().over(partition_by=bucket).label("n"),
-        )
-        .where(*where, value.is_not(None))
-        .subquery()
-    )
-    # ⌈p·n/100⌉ in integers, the same on both databases.
-    wanted = [(percent, (ranked.c.n * percent + 99) // 100) for percent in percents]
+        sa.select(*columns).where(*where, sa.or_(*[v.is_not(None) for v in values.values()]))
+    ).subquery()
+    tests = []
+    for value_name, partition_name, v, p in hits:
+        value, rank, count = ranked.c[f"v{v}"], ranked.c[f"r{v}_{p}"], ranked.c[f"n{v}_{p}"]
+        for percent in percents:
+            # ⌈p·n/100⌉ in integers, the same on both databases.
+            wanted = sa.and_(value.is_not(None), rank == (count * percent + 99) // 100)
+            tests.append((value_name, partition_name, v, p, percent, wanted))
+    labels = [wanted.label(f"h{i}") for i, (*_rest, wanted) in enumerate(tests)]
+    buckets = [ranked.c[f"b{p}"] for p in range(len(partitions))]
+    values_out = [ranked.c[f"v{v}"] for v in range(len(values))]
     rows = session.execute(
-        sa.select(
-            ranked.c.bucket,
-            ranked.c.value,
-            *[(ranked.c.rank == rank).label(f"p{percent}") for percent, rank in wanted],
-        ).where(sa.or_(*[ranked.c.rank == rank for _percent, rank in wanted]))
+        sa.select(*values_out, *buckets, *labels).where(sa.or_(*[t[-1] for t in tests]))
     )
-    found: dict[object, dict[int, float]] = {}
+    found: dict[tuple[str, str], dict[object, dict[int, float]]] = {
+        (value_name, partition_name): {} for value_name in values for partition_name in partitions
+    }
+    offset = len(values) + len(partitions)
     for row in rows:
-        for index, (percent, _rank) in enumerate(wanted):
-            if row[2 + index]:
-                # julianday() carries sub-millisecond noise: a tenth of the unit is plenty.
-                found.setdefault(row.bucket, {})[percent] = round(float(row.value), 1)
+        for i, (value_name, partition_name, v, p, percent, _wanted) in enumerate(tests):
+            if row[offset + i]:
+                bucket = row[len(values) + p]
+                figure = round(float(row[v]), 1)
+                found[(value_name, partition_name)].setdefault(bucket, {})[percent] = figure
     return found

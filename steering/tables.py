@@ -90,17 +90,27 @@ def load_table(indicators: Indicators) -> tuple[tuple[str, ...], list[dict]]:
     ]
 
 
+def outcomes(figures: Figures) -> list[tuple[str, int]]:
+    """The period's requests that ended, or wait, without a visit, by how."""
+    return [
+        ("Sans infirmière", figures.unassigned),
+        ("Annulée par l'enquêteur", figures.cancelled),
+        ("Refusée par le patient", figures.refused_by_patient),
+        ("Patient injoignable", figures.unreachable),
+    ]
+
+
 def reason_table(indicators: Indicators) -> tuple[tuple[str, ...], list[dict]]:
     rows = [
-        {"issue": kind, "motif": reason, "demandes": count}
+        {"tableau": kind, "motif": reason, "nombre": count}
         for kind, reasons in (
-            ("sans infirmière", indicators.unassigned_reasons),
-            ("annulée", indicators.cancel_reasons),
-            ("proposition déclinée", indicators.decline_reasons),
+            ("demandes sans visite", outcomes(indicators.total)),
+            ("demandes sans infirmière", indicators.unassigned_reasons),
+            ("propositions déclinées", indicators.decline_reasons),
         )
         for reason, count in reasons
     ]
-    return ("issue", "motif", "demandes"), rows
+    return ("tableau", "motif", "nombre"), rows
 
 
 def department_table(indicators: Indicators) -> tuple[tuple[str, ...], list[dict]]:
@@ -161,7 +171,7 @@ def document(indicators: Indicators) -> dict:
         "periods": [figures(f) for f in indicators.periods],
         "total": figures(indicators.total),
         "unassigned_reasons": [{"reason": r, "count": n} for r, n in indicators.unassigned_reasons],
-        "cancel_reasons": [{"reason": r, "count": n} for r, n in indicators.cancel_reasons],
+        "outcomes": [{"reason": r, "count": n} for r, n in outcomes(indicators.total)],
         "decline_reasons": [{"reason": r, "count": n} for r, n in indicators.decline_reasons],
         "time_to_visit": [{"class": c, "visits": n} for c, n in indicators.delay_classes],
         "departments": [

@@ -2,6 +2,7 @@
 change from the previous week, the trend of the eight weeks up to it and its charts, in the
 style of the Assurance Maladie's weekly press releases; printable, and as PDF."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -74,6 +75,7 @@ def weekly_report(
     department: str | None,
     cpam_code: str | None,
     now: datetime,
+    second_session: Callable[[], Session] | None = None,
 ) -> WeeklyReport:
     monday = monday - timedelta(days=monday.weekday())
     sunday = monday + timedelta(days=6)
@@ -81,6 +83,8 @@ def weekly_report(
         session,
         Filters(monday, sunday, department, cpam_code, Granularity.DAY),
         now=now,
+        by_department=False,
+        second_session=second_session,
     )
     trend = compute(
         session,
@@ -92,6 +96,9 @@ def weekly_report(
             Granularity.WEEK,
         ),
         now=now,
+        details=False,
+        by_department=False,
+        second_session=second_session,
     )
     previous = trend.periods[-2]
     current = week.total

@@ -20,6 +20,7 @@ from billing.models import BillingRecord
 from registry.nurses.models import Nurse
 from registry.requests.models import VisitRequest
 from registry.visits.models import Offer, VisitReport
+from steering.details import unassigned_label
 from steering.indicators import Figures, Filters, Granularity, compute
 from tests.conftest import BACKENDS
 from tests.indicator_data import NOW, PARIS, DataSet, seed
@@ -186,7 +187,8 @@ def request_figures(rows: Rows, requests: list[VisitRequest]) -> dict:
         "refused_by_patient": statuses["refused_by_patient"],
         "unassigned": statuses["unassigned"],
         "unreachable": statuses["unreachable"],
-        "open": sum(statuses[s] for s in OPEN),
+        # Open and waiting, apart from those already counted as without a nurse.
+        "open": sum(statuses[s] for s in OPEN if s != "unassigned"),
         "escalated": sum(1 for r in requests if r.escalated_at is not None),
         "counted": len(counted),
         "visited_within_24h": len(in_24h),
@@ -289,10 +291,8 @@ def expected_breakdowns(rows: Rows, filters: Filters) -> dict:
     loads = sorted(per_nurse.values())
     return {
         "unassigned_reasons": top(
-            Counter(r.unassigned_reason for r in requests if r.status == "unassigned")
-        ),
-        "cancel_reasons": top(
-            Counter(r.cancel_reason for r in requests if r.status == "cancelled")
+            Counter(r.unassigned_code for r in requests if r.status == "unassigned"),
+            label=unassigned_label,
         ),
         "decline_reasons": top(
             Counter(
@@ -487,12 +487,13 @@ def test_declines_cancellations_and_unassigned_requests_are_told_with_their_reas
     indicators = compute(seeded[0], WEEKS, now=NOW)
     assert (indicators.total.offers_declined, indicators.total.offers_expired) == (3, 1)
     assert indicators.decline_reasons == [("Pas disponible", 2), ("Trop loin", 1)]
-    assert indicators.cancel_reasons == [("Patient hospitalisé", 1)]
-    out_of_reach = "Aucune infirmière n'a le domicile du patient dans sa zone d'intervention."
     assert indicators.unassigned_reasons == [
-        (out_of_reach, 2),  # Ax-les-Thermes, and the request both nurses of Ariège declined
-        ("Échéance dépassée sans infirmière.", 1),
+        # Ax-les-Thermes, and the request both nurses of Ariège declined
+        ("hors de toute zone d'intervention", 2),
+        ("échéance dépassée avant toute proposition", 1),
     ]
+    # The agent's own words for cancelling stay on the request.
+    assert "Patient hospitalisé" not in repr(indicators)
 
 
 def test_the_load_spreads_the_visits_over_the_nurses_who_visited(seeded):
@@ -516,3 +517,12 @@ def test_a_week_cut_by_the_period_counts_only_the_days_shown(seeded):
 def test_a_week_cut_by_the_period_counts_the_nurses_enrolled_by_its_last_day_shown(seeded):
     indicators = compute(seeded[0], CUT, now=NOW)
     assert indicators.periods[-1].nurses_enrolled == indicators.total.nurses_enrolled == 5
+
+
+def test_the_figures_read_on_two_connections_at_once_are_the_same(seeded):
+    db = seeded[0]
+    for granularity in Granularity:
+        filters = Filters(FIRST, LAST, granularity=granularity)
+        alone = compute(db, filters, now=NOW)
+        shared = compute(db, filters, now=NOW, second_session=lambda: Session(db.get_bind()))
+        assert shared == alone

@@ -4,13 +4,13 @@ department, CPAM staff for their CPAM's requests; and the same tables as CSV."""
 from flask import g, jsonify, request
 
 from app.blueprints.api import blueprint, roles
-from app.blueprints.steering_pages import indicators_export
+from app.blueprints.steering_pages import indicators_export, indicators_of
 from app.db import get_session
 from app.steering_params import filters_of
 from registry.accounts import Role
 from registry.timeutil import utcnow
 from steering import tables
-from steering.indicators import Indicators, compute
+from steering.indicators import Indicators
 
 STEERING_ROLES = (Role.COORDINATOR, Role.CPAM, Role.ADMIN)
 
@@ -21,7 +21,7 @@ def _indicators() -> Indicators:
     db = get_session()
     now = utcnow()
     filters = filters_of(request.args, db, cpam_code=cpam_code, today=now.date())
-    return compute(db, filters, now=now)
+    return indicators_of(filters)
 
 
 @blueprint.get("/indicators")

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from app.billing_params import csv_response, wants_french
-from app.db import get_session
+from app.db import get_session, read_sessions
 from app.steering_params import filters_of, latest_day, week_of
 from billing.exports import to_csv
 from registry.errors import ErrorCollector, ValidationFailed
@@ -17,7 +17,7 @@ from registry.geo.departments import department_label, department_names
 from registry.timeutil import utcnow
 from steering import tables
 from steering.charts import charts_of
-from steering.indicators import compute
+from steering.indicators import Filters, Indicators, compute
 from steering.territory_map import department_map
 from steering.weekly import weekly_report
 
@@ -55,7 +55,7 @@ def indicators_page(scope: SteeringScope):
     except ValidationFailed as error:
         flash(" ".join(e.message for e in error.errors), "error")
         return redirect(scope.url("indicators"))
-    indicators = compute(db, filters, now=utcnow())
+    indicators = indicators_of(filters)
     territory = (
         department_map(db, filters.department, filters.start, filters.end, scope.cpam_code)
         if filters.department
@@ -70,6 +70,7 @@ def indicators_page(scope: SteeringScope):
         rows=tables.period_rows(indicators),
         headings=tables.HEADINGS,
         other_tables={name: table(indicators) for name, table in tables.TABLES.items()},
+        outcomes=tables.outcomes(indicators.total),
         departments=department_names(),
         department_label=department_label,
         territory=territory,
@@ -80,7 +81,15 @@ def indicators_page(scope: SteeringScope):
 def indicators_csv(scope: SteeringScope) -> Response:
     db = get_session()
     filters = filters_of(request.args, db, cpam_code=scope.cpam_code, today=_today())
-    return indicators_export(compute(db, filters, now=utcnow()), request.args)
+    return indicators_export(indicators_of(filters), request.args)
+
+
+def indicators_of(filters: Filters, **options) -> Indicators:
+    """The indicators, read apart from the request's session (no write lock held on SQLite),
+    on two connections at once."""
+    sessions = read_sessions()
+    with sessions() as db:
+        return compute(db, filters, now=utcnow(), second_session=sessions, **options)
 
 
 def indicators_export(indicators, args) -> Response:

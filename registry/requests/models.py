@@ -63,6 +63,8 @@ class VisitRequest(SQLModel, table=True):
         # Indicators count requests by their local day of consent, per department or CPAM.
         sa.Index("ix_visit_request_department_consent_day", "department", "consent_day"),
         sa.Index("ix_visit_request_cpam_consent_day", "cpam_code", "consent_day"),
+        sa.Index("ix_visit_request_department_consent_week", "department", "consent_week"),
+        sa.Index("ix_visit_request_cpam_consent_week", "cpam_code", "consent_week"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -106,6 +108,12 @@ class VisitRequest(SQLModel, table=True):
     # set at booking; nullable only because SQLite cannot add a NOT NULL column to a filled
     # table without rebuilding it.
     consent_day: date | None = Field(default=None, index=True)
+    # Its Monday, and the minutes from consent to the acceptance of the nurse who holds the
+    # visit (cleared when she hands it back or the request is cancelled) and to the visit: what
+    # the indicators group and rank without joins nor date arithmetic.
+    consent_week: date | None = Field(default=None, index=True)
+    accepted_minutes: float | None = Field(default=None)
+    visit_minutes: float | None = Field(default=None)
     due_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     follow_up_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     status: str = Field(default=RequestStatus.RECEIVED, max_length=20, index=True)
@@ -118,6 +126,8 @@ class VisitRequest(SQLModel, table=True):
     appointment_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Why the planner could not place it (its latest attempt), for agents and coordinators.
     unassigned_reason: str = Field(default="", max_length=200)
+    # …and its kind (the planner's reason code, or "overdue"), which the indicators count by.
+    unassigned_code: str | None = Field(default=None, max_length=32)
     # When agents and coordinators were alerted that it is close to its due time, unaccepted.
     escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # When the nurse was reminded that the visit is unreported at the follow-up date (J+4).

@@ -36,7 +36,7 @@ from registry.requests.models import (
 )
 from registry.requests.schema import parse_request_input, skills_needed, windows_for_times
 from registry.text import one_line
-from registry.timeutil import local_day, utcnow
+from registry.timeutil import local_day, monday_of, utcnow
 from registry.visits.models import HOLDING_STATUSES, Offer, OfferStatus
 
 S = RequestStatus
@@ -264,6 +264,7 @@ def _new_request(values, place, client, key, fingerprint, rules) -> VisitRequest
         notes=values.get("notes", ""),
         consent_at=consent,
         consent_day=local_day(consent, place.timezone),
+        consent_week=monday_of(local_day(consent, place.timezone)),
         due_at=consent + rules.due_after,
         follow_up_at=consent + rules.follow_up_after,
     )
@@ -354,6 +355,7 @@ def cancel_request(
 ) -> list[int]:
     """Cancels the request; an offer waiting for an answer, or accepted, is withdrawn. Returns
     the nurses whose offer or visit it was, to tell them."""
+    request.accepted_minutes = None  # no one holds it any more
     transition(session, request, S.CANCELLED, actor=actor, reason=reason)
     holding = (Offer.request_id == request.id, Offer.status.in_(HOLDING_STATUSES))
     nurses = list(session.exec(select(Offer.nurse_id).where(*holding)))

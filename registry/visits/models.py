@@ -105,6 +105,9 @@ class VisitReport(SQLModel, table=True):
     # indicators add up, without reading the report's JSON.
     # Always set when filed; nullable for the same reason as the request's consent day.
     visit_day: date | None = Field(default=None, index=True)
+    visit_week: date | None = Field(default=None, index=True)  # its Monday
+    # The practice → home distance of the offer the nurse accepted (the km per visit).
+    distance_km: float | None = Field(default=None)
     tested_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # temperature_c, spo2, systolic, diastolic, symptoms (list of codes), as measured.
     clinical: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)

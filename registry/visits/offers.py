@@ -17,7 +17,7 @@ from registry.nurses.models import Nurse
 from registry.requests.models import RequestStatus, VisitRequest
 from registry.requests.services import transition_if
 from registry.text import one_line
-from registry.timeutil import utcnow
+from registry.timeutil import minutes_between, utcnow
 from registry.visits.models import REFUSED_STATUSES, DeclineReason, Offer, OfferStatus
 
 S = RequestStatus
@@ -62,7 +62,7 @@ def create_offer(
         S.OFFERED,
         actor=PLANNER,
         reason=f"proposée à {nurse.full_name}",
-        values={"unassigned_reason": ""},
+        values={"unassigned_reason": "", "unassigned_code": None},
     ):
         return None
     offer = Offer(
@@ -149,7 +149,11 @@ def accept_offer(
         S.ACCEPTED,
         actor=actor,
         reason=f"acceptée par {nurse.full_name}",
-        values={"nurse_id": nurse.id, "appointment_at": appointment},
+        values={
+            "nurse_id": nurse.id,
+            "appointment_at": appointment,
+            "accepted_minutes": minutes_between(now, request.consent_at),
+        },
     )
     if not held:
         session.rollback()
@@ -298,7 +302,7 @@ def hand_back(
         S.RECEIVED,
         actor=actor,
         reason=f"rendue par {nurse.full_name} : {reason}",
-        values={"nurse_id": None, "appointment_at": None},
+        values={"nurse_id": None, "appointment_at": None, "accepted_minutes": None},
     )
     session.execute(
         update(Offer)

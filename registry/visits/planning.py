@@ -34,6 +34,8 @@ from registry.visits.offers import PLANNER, OfferRules, create_offer, expire_off
 S = RequestStatus
 WAITING = (S.RECEIVED, S.UNASSIGNED)
 PRIORITY = {"normal": 0, "high": 1}
+# The unassigned code of a request whose due time passed before any pass could place it.
+OVERDUE = "overdue"
 # Radius used for a nurse who serves only the communes of her list.
 NO_RADIUS = 0.0
 
@@ -111,7 +113,7 @@ def plan_pass(session: Session, *, rules: OfferRules, now: datetime | None = Non
         if request is None:
             continue
         summary.unassigned[left.reason] += 1
-        if _mark_unassigned(session, request, left.detail):
+        if _mark_unassigned(session, request, left.reason, left.detail):
             summary.flagged.append(request)
     return summary
 
@@ -126,14 +128,17 @@ def _close_overdue(session: Session, overdue: list[VisitRequest], summary: PlanS
             S.UNASSIGNED,
             actor=PLANNER,
             reason="échéance dépassée sans infirmière",
-            values={"unassigned_reason": "Échéance dépassée sans infirmière."},
+            values={
+                "unassigned_reason": "Échéance dépassée sans infirmière.",
+                "unassigned_code": OVERDUE,
+            },
         ):
             closed += 1
             summary.flagged.append(request)
     return closed
 
 
-def _mark_unassigned(session: Session, request: VisitRequest, detail: str) -> bool:
+def _mark_unassigned(session: Session, request: VisitRequest, code: str, detail: str) -> bool:
     """Records why; True when the request has just become unassigned."""
     detail = detail[:200]
     if request.status == S.RECEIVED:
@@ -144,10 +149,10 @@ def _mark_unassigned(session: Session, request: VisitRequest, detail: str) -> bo
             S.UNASSIGNED,
             actor=PLANNER,
             reason=detail,
-            values={"unassigned_reason": detail},
+            values={"unassigned_reason": detail, "unassigned_code": code},
         )
-    if request.unassigned_reason != detail:
-        request.unassigned_reason = detail
+    if (request.unassigned_reason, request.unassigned_code) != (detail, code):
+        request.unassigned_reason, request.unassigned_code = detail, code
         session.add(request)
     return False
 

@@ -15,8 +15,8 @@ from registry.errors import Conflict, ErrorCollector, invalid
 from registry.nurses.models import Nurse
 from registry.requests.models import RequestStatus, VisitRequest
 from registry.text import one_line
-from registry.timeutil import local_day, utcnow
-from registry.visits.models import VisitReport
+from registry.timeutil import local_day, minutes_between, monday_of, utcnow
+from registry.visits.models import Offer, OfferStatus, VisitReport
 from registry.visits.offers import end_held_visit, held_visit
 
 S = RequestStatus
@@ -175,11 +175,20 @@ def file_report(
         raise Conflict("Le compte rendu de cette visite est déjà déposé, ou la visite est close.")
     values = parse_report(body, request, now)
     end_held_visit(session, request.id, S.VISITED, actor=actor, reason="compte rendu déposé")
+    holding = session.exec(
+        select(Offer.distance_km).where(
+            Offer.request_id == request.id,
+            Offer.nurse_id == nurse.id,
+            Offer.status == OfferStatus.ACCEPTED,
+        )
+    ).first()
     report = VisitReport(
         request_id=request.id,
         nurse_id=nurse.id,
         created_at=now,
+        distance_km=holding,
         visit_day=local_day(values["visited_at"], request.timezone),
+        visit_week=monday_of(local_day(values["visited_at"], request.timezone)),
         # The same relative may take both kinds of test: never more people than the household.
         tested_count=min(
             sum(test["count"] for test in values["household_tests"]), request.household_size
@@ -190,7 +199,10 @@ def file_report(
     session.execute(
         update(VisitRequest)
         .where(VisitRequest.id == request.id)
-        .values(appointment_at=values["visited_at"])
+        .values(
+            appointment_at=values["visited_at"],
+            visit_minutes=minutes_between(values["visited_at"], request.consent_at),
+        )
     )
     session.flush()
     audit.record(
