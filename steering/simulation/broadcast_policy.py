@@ -35,67 +35,78 @@ def run_broadcast(
     progress=None,
 ) -> PolicyRun:
     started = time.perf_counter()
-    result = PolicyRun("broadcast", len(arrivals))
-    nurses = {n.id: n for n in world.nurses}
-    diaries = {n.id: _Diary(n) for n in world.nurses}
-    events: list[tuple] = []
-    order = itertools.count()
-    for arrival in arrivals:
-        heapq.heappush(events, (arrival.at, ARRIVAL, next(order), arrival, None, None))
-    open_until: dict[int, datetime] = {}  # request -> due, while nobody has it
     with world.session() as session:
-        while events:
-            at, kind, _order, arrival, nurse_id, answer = heapq.heappop(events)
+        broadcast = _Broadcast(world, session, arrivals, behaviour, booking)
+        broadcast.run(progress)
+    broadcast.result.seconds = time.perf_counter() - started
+    return broadcast.result
+
+
+class _Broadcast:
+    def __init__(self, world: World, session, arrivals, behaviour, booking: BookingRules):
+        self.session, self.behaviour, self.booking = session, behaviour, booking
+        self.result = PolicyRun("broadcast", len(arrivals))
+        self.keys = {n.id: n.key for n in world.nurses}
+        self.diaries = {n.id: _Diary(n) for n in world.nurses}
+        self.open_until: dict[int, datetime] = {}  # request -> due, while nobody has it
+        self.events: list[tuple] = []
+        self.order = itertools.count()
+        for arrival in arrivals:
+            self._push(arrival.at, ARRIVAL, arrival, None, None)
+
+    def _push(self, at, kind, arrival, nurse_id, answer) -> None:
+        heapq.heappush(self.events, (at, kind, next(self.order), arrival, nurse_id, answer))
+
+    def run(self, progress) -> None:
+        while self.events:
+            at, kind, _order, arrival, nurse_id, answer = heapq.heappop(self.events)
             if kind == ARRIVAL:
-                due = at + booking.due_after
-                found = eligible_nurses(
-                    session,
-                    latitude=arrival.commune.latitude,
-                    longitude=arrival.commune.longitude,
-                    insee=arrival.commune.insee,
-                    start=at,
-                    end=due,
-                    skills=arrival.skills,
-                    languages=LANGUAGES,
-                    min_duration=timedelta(minutes=arrival.visit_minutes),
-                )
-                result.offers_sent += len(found)
-                open_until[arrival.index] = due
-                for candidate in found:
-                    key = nurses[candidate.nurse_id].key
-                    reply = behaviour.answer(arrival.key, key)
-                    if reply is None or at + reply.delay >= due:
-                        result.offers_unanswered += 1
-                        result.asked.append(Asked(arrival.index, key, at, None, None))
-                        continue
-                    result.asked.append(
-                        Asked(arrival.index, key, at, at + reply.delay, reply.accepts)
-                    )
-                    heapq.heappush(
-                        events,
-                        (at + reply.delay, ANSWER, next(order), arrival, candidate.nurse_id, reply),
-                    )
+                self._tell_everyone(arrival, at)
             else:
-                _answer(result, diaries[nurse_id], arrival, answer, at, open_until)
+                self._answer(self.diaries[nurse_id], arrival, answer, at)
             if progress:
                 progress(at)
-    result.seconds = time.perf_counter() - started
-    return result
 
+    def _tell_everyone(self, arrival: Arrival, at: datetime) -> None:
+        due = at + self.booking.due_after
+        found = eligible_nurses(
+            self.session,
+            latitude=arrival.commune.latitude,
+            longitude=arrival.commune.longitude,
+            insee=arrival.commune.insee,
+            start=at,
+            end=due,
+            skills=arrival.skills,
+            languages=LANGUAGES,
+            min_duration=timedelta(minutes=arrival.visit_minutes),
+        )
+        result = self.result
+        result.offers_sent += len(found)
+        self.open_until[arrival.index] = due
+        for candidate in found:
+            key = self.keys[candidate.nurse_id]
+            reply = self.behaviour.answer(arrival.key, key)
+            if reply is None or at + reply.delay >= due:
+                result.offers_unanswered += 1
+                result.asked.append(Asked(arrival.index, key, at, None, None))
+                continue
+            result.asked.append(Asked(arrival.index, key, at, at + reply.delay, reply.accepts))
+            self._push(at + reply.delay, ANSWER, arrival, candidate.nurse_id, reply)
 
-def _answer(result, diary, arrival, answer, at, open_until) -> None:
-    due = open_until.get(arrival.index)
-    if due is None:  # someone took it first
-        if answer.accepts:
-            result.accepts_lost += 1
-        return
-    if not answer.accepts:
-        result.offers_declined += 1
-        return
-    visit = diary.book(arrival, at, due)
-    if visit is not None:
-        result.visits[arrival.index] = visit
-        del open_until[arrival.index]
+    def _answer(self, diary: "_Diary", arrival: Arrival, answer, at: datetime) -> None:
+        result = self.result
+        due = self.open_until.get(arrival.index)
+        if due is None:  # someone took it first
+            if answer.accepts:
+                result.accepts_lost += 1
+            return
+        if not answer.accepts:
+            result.offers_declined += 1
+            return
+        visit = diary.book(arrival, at, due)
+        if visit is not None:
+            result.visits[arrival.index] = visit
+            del self.open_until[arrival.index]
 
 
 @dataclass

@@ -28,77 +28,63 @@ def headings(result: dict) -> list[str]:
 def comparison(result: dict) -> list[tuple[str, list[str]]]:
     """(indicator, one value per policy) rows."""
     figures = list(result["policies"].values())
-    rows = [
-        ("Demandes", [_int(f["requests"]) for f in figures]),
-        (
-            "Visitées dans les 24 h",
-            [f"{_int(f['within_24h'])} ({percent(f['within_24h_share'])})" for f in figures],
+    return [(label, [cell(f) for f in figures]) for label, cell in ROWS]
+
+
+# Each indicator and how one policy's figures show it.
+ROWS = (
+    ("Demandes", lambda f: _int(f["requests"])),
+    (
+        "Visitées dans les 24 h",
+        lambda f: f"{_int(f['within_24h'])} ({percent(f['within_24h_share'])})",
+    ),
+    ("Délai consentement → visite, médiane", lambda f: hours(f["median_hours"])),
+    ("Délai consentement → visite, 90e centile", lambda f: hours(f["p90_hours"])),
+    (
+        "Km par visite (cabinet → domicile, à vol d'oiseau)",
+        lambda f: decimal(f["km_per_visit"]),
+    ),
+    (
+        "Infirmières ayant au moins une visite",
+        lambda f: (
+            f"{f['nurses_with_visits']} / {f['nurses']} ({percent(f['nurses_with_visits_share'])})"
         ),
-        ("Délai consentement → visite, médiane", [hours(f["median_hours"]) for f in figures]),
-        ("Délai consentement → visite, 90e centile", [hours(f["p90_hours"]) for f in figures]),
-        (
-            "Km par visite (cabinet → domicile, à vol d'oiseau)",
-            [decimal(f["km_per_visit"]) for f in figures],
+    ),
+    (
+        "Visites par infirmière : moyenne / maximum",
+        lambda f: f"{decimal(f['visits_per_nurse_mean'], 2)} / {f['visits_per_nurse_max']}",
+    ),
+    ("Concentration de la charge (Gini, 0 = égale)", lambda f: decimal(f["load_gini"], 2)),
+    ("Le plus de visites d'une infirmière en un jour", lambda f: str(f["most_visits_in_a_day"])),
+    ("Journées au-delà du maximum déclaré", lambda f: str(f["nurse_days_over_capacity"])),
+    (
+        "Sans visite",
+        lambda f: f"{_int(f['unassigned'])} ({percent(f['unassigned_share'])})",
+    ),
+    (
+        "… jamais proposées (aucune infirmière éligible et libre)",
+        lambda f: _int(f["unassigned_never_asked"]),
+    ),
+    (
+        "… proposées, acceptées par personne à temps",
+        lambda f: _int(f["unassigned_after_asking"]),
+    ),
+    (
+        "… infirmières sollicitées pour chacune (moyenne)",
+        lambda f: decimal(f["nurses_asked_per_unassigned"]),
+    ),
+    ("Propositions envoyées", lambda f: _int(f["offers_sent"])),
+    ("… déclinées", lambda f: _int(f["offers_declined"])),
+    ("… restées sans réponse", lambda f: _int(f["offers_unanswered"])),
+    ("« Oui » arrivés quand la visite était prise", lambda f: _int(f["accepts_lost"])),
+    (
+        "Passes de planification (temps du planificateur)",
+        lambda f: (
+            f"{_int(f['passes'])} ({decimal(f['planner_seconds'])} s)" if f["passes"] else NO_VALUE
         ),
-        (
-            "Infirmières ayant au moins une visite",
-            [
-                f"{f['nurses_with_visits']} / {f['nurses']} "
-                f"({percent(f['nurses_with_visits_share'])})"
-                for f in figures
-            ],
-        ),
-        (
-            "Visites par infirmière : moyenne / maximum",
-            [
-                f"{decimal(f['visits_per_nurse_mean'], 2)} / {f['visits_per_nurse_max']}"
-                for f in figures
-            ],
-        ),
-        (
-            "Concentration de la charge (Gini, 0 = égale)",
-            [decimal(f["load_gini"], 2) for f in figures],
-        ),
-        (
-            "Le plus de visites d'une infirmière en un jour",
-            [str(f["most_visits_in_a_day"]) for f in figures],
-        ),
-        (
-            "Journées au-delà du maximum déclaré",
-            [str(f["nurse_days_over_capacity"]) for f in figures],
-        ),
-        (
-            "Sans visite",
-            [f"{_int(f['unassigned'])} ({percent(f['unassigned_share'])})" for f in figures],
-        ),
-        (
-            "… jamais proposées (aucune infirmière éligible et libre)",
-            [_int(f["unassigned_never_asked"]) for f in figures],
-        ),
-        (
-            "… proposées, acceptées par personne à temps",
-            [_int(f["unassigned_after_asking"]) for f in figures],
-        ),
-        (
-            "… infirmières sollicitées pour chacune (moyenne)",
-            [decimal(f["nurses_asked_per_unassigned"]) for f in figures],
-        ),
-        ("Propositions envoyées", [_int(f["offers_sent"]) for f in figures]),
-        ("… déclinées", [_int(f["offers_declined"]) for f in figures]),
-        ("… restées sans réponse", [_int(f["offers_unanswered"]) for f in figures]),
-        ("« Oui » arrivés quand la visite était prise", [_int(f["accepts_lost"]) for f in figures]),
-        (
-            "Passes de planification (temps du planificateur)",
-            [
-                f"{_int(f['passes'])} ({decimal(f['planner_seconds'])} s)"
-                if f["passes"]
-                else NO_VALUE
-                for f in figures
-            ],
-        ),
-        ("Durée du calcul", [f"{decimal(f['seconds'])} s" for f in figures]),
-    ]
-    return rows
+    ),
+    ("Durée du calcul", lambda f: f"{decimal(f['seconds'])} s"),
+)
 
 
 def capacity_lines(result: dict) -> list[str]:

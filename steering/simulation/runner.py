@@ -118,48 +118,70 @@ def simulate(
     )
     source.rollback()  # only read, and no longer: no transaction held open for the whole run
     try:
-        arrivals = draw_arrivals(params, communes, period.first_day)
-        simulation = Simulation(params, period, world, arrivals)
-        behaviour = NurseBehaviour(params)
-        policies = [p for p in ("platform", "broadcast") if params.policy in (p, "both")]
-        searching = params.target is not None and "platform" in policies
-        steps = len(policies) + (1 if searching else 0)
-
-        def run(name: str, on: World, step: int, label: str | None = None) -> PolicyRun:
-            label = label or POLICY_LABELS[name]
-
-            def at(moment: datetime) -> None:
-                fraction = (step + period.elapsed(moment)) / steps
-                report(f"{label} : jour {period.day_of(moment)}/{params.days}", fraction)
-
-            if name == "platform":
-                return run_platform(
-                    on, arrivals, behaviour, params, rules=rules, booking=booking, progress=at
-                )
-            return run_broadcast(on, arrivals, behaviour, booking=booking, progress=at)
-
-        for step, name in enumerate(policies):
-            simulation.runs[name] = run(name, world, step)
-        if searching:
-            simulation.capacity = capacity_search(
-                world,
-                arrivals,
-                [c for c in communes if c.population > 0 and c.postal_codes],
-                simulation.runs["platform"],
-                target=params.target,
-                cap=params.max_added_nurses,
-                run=lambda grown, label: run("platform", grown, steps - 1, label),
-                progress=lambda message: report(message, (steps - 1) / steps),
-            )
-            if simulation.capacity.added and "broadcast" in policies:
-                simulation.broadcast_with_added = run(
-                    "broadcast", simulation.capacity.world, steps - 1, "Diffusion (capacité)"
-                )
-        report("terminé", 1.0)
+        simulation = Simulation(
+            params, period, world, draw_arrivals(params, communes, period.first_day)
+        )
+        _Runner(simulation, rules, booking, report).run_all(communes)
     finally:
         world.close()
     simulation.seconds = time.perf_counter() - started
     return simulation
+
+
+class _Runner:
+    """Runs the policies asked for, then the capacity search, telling how far it has got."""
+
+    def __init__(self, simulation: Simulation, rules, booking, report: Progress):
+        self.simulation, self.rules, self.booking, self.report = simulation, rules, booking, report
+        params = simulation.params
+        self.behaviour = NurseBehaviour(params)
+        self.policies = [p for p in ("platform", "broadcast") if params.policy in (p, "both")]
+        self.searching = params.target is not None and "platform" in self.policies
+        self.steps = len(self.policies) + (1 if self.searching else 0)
+
+    def run_all(self, communes) -> None:
+        simulation = self.simulation
+        for step, name in enumerate(self.policies):
+            simulation.runs[name] = self.run(name, simulation.world, step)
+        if self.searching:
+            last = self.steps - 1
+            simulation.capacity = capacity_search(
+                simulation.world,
+                simulation.arrivals,
+                [c for c in communes if c.population > 0 and c.postal_codes],
+                simulation.runs["platform"],
+                target=simulation.params.target,
+                cap=simulation.params.max_added_nurses,
+                run=lambda grown, label: self.run("platform", grown, last, label),
+                progress=lambda message: self.report(message, last / self.steps),
+            )
+            if simulation.capacity.added and "broadcast" in self.policies:
+                simulation.broadcast_with_added = self.run(
+                    "broadcast", simulation.capacity.world, last, "Diffusion (capacité)"
+                )
+        self.report("terminé", 1.0)
+
+    def run(self, name: str, world: World, step: int, label: str | None = None) -> PolicyRun:
+        simulation, label = self.simulation, label or POLICY_LABELS[name]
+        period, days = simulation.period, simulation.params.days
+
+        def at(moment: datetime) -> None:
+            fraction = (step + period.elapsed(moment)) / self.steps
+            self.report(f"{label} : jour {period.day_of(moment)}/{days}", fraction)
+
+        if name == "platform":
+            return run_platform(
+                world,
+                simulation.arrivals,
+                self.behaviour,
+                simulation.params,
+                rules=self.rules,
+                booking=self.booking,
+                progress=at,
+            )
+        return run_broadcast(
+            world, simulation.arrivals, self.behaviour, booking=self.booking, progress=at
+        )
 
 
 def _capacity_dict(simulation: Simulation) -> dict:

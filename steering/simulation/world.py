@@ -42,6 +42,23 @@ SYNTHETIC_ROUNDS = ((time(7), time(12)), (time(17), time(20, 30)))
 SYNTHETIC_SKILLS = ("tag", "pcr")
 SYNTHETIC_MAX_VISITS = 6
 CHUNK = 500
+# What is copied of a real nurse: where she practises and how far, what she can do; nothing
+# personal (her name, phone and e-mail stay in the source).
+PRACTICE_FIELDS = (
+    "rpps",
+    "am_number",
+    "practice_postal_code",
+    "practice_commune",
+    "practice_insee",
+    "practice_latitude",
+    "practice_longitude",
+    "department",
+    "overseas",
+    "timezone",
+    "sector_radius_km",
+    "mountain",
+    "max_visits_per_day",
+)
 
 
 @dataclass(frozen=True)
@@ -155,23 +172,9 @@ class World:
             )
             for w in details.availability
         ]
+        fields = {name: getattr(nurse, name) for name in PRACTICE_FIELDS}
         return _insert_nurse(
-            session,
-            rpps=nurse.rpps,
-            am_number=nurse.am_number,
-            practice=(nurse.practice_postal_code, nurse.practice_commune, nurse.practice_insee),
-            latitude=nurse.practice_latitude,
-            longitude=nurse.practice_longitude,
-            department=nurse.department,
-            overseas=nurse.overseas,
-            timezone=nurse.timezone,
-            radius_km=nurse.sector_radius_km,
-            mountain=nurse.mountain,
-            max_visits=nurse.max_visits_per_day,
-            communes=details.sector_communes,
-            skills=details.skills,
-            languages=details.languages,
-            windows=windows,
+            session, fields, details.sector_communes, details.skills, details.languages, windows
         )
 
     def with_nurses_in(self, communes: list[Commune]) -> "World":
@@ -229,24 +232,23 @@ def _synthetic(session: Session, commune: Commune, serial: int) -> NurseInfo:
     windows = [
         Window(day, None, start, end, False) for day in range(7) for start, end in SYNTHETIC_ROUNDS
     ]
+    fields = {
+        "rpps": _luhn(f"2999{serial:06d}"),
+        "am_number": _luhn(f"999{serial:05d}"),
+        "practice_postal_code": commune.postal_codes[0],
+        "practice_commune": commune.name,
+        "practice_insee": commune.insee,
+        "practice_latitude": commune.latitude,
+        "practice_longitude": commune.longitude,
+        "department": commune.department,
+        "overseas": commune.overseas,
+        "timezone": commune.timezone,
+        "sector_radius_km": SYNTHETIC_RADIUS_KM,
+        "mountain": False,
+        "max_visits_per_day": SYNTHETIC_MAX_VISITS,
+    }
     return _insert_nurse(
-        session,
-        rpps=_luhn(f"2999{serial:06d}"),
-        am_number=_luhn(f"999{serial:05d}"),
-        practice=(commune.postal_codes[0], commune.name, commune.insee),
-        latitude=commune.latitude,
-        longitude=commune.longitude,
-        department=commune.department,
-        overseas=commune.overseas,
-        timezone=commune.timezone,
-        radius_km=SYNTHETIC_RADIUS_KM,
-        mountain=False,
-        max_visits=SYNTHETIC_MAX_VISITS,
-        communes=[],
-        skills=list(SYNTHETIC_SKILLS),
-        languages=["fr"],
-        windows=windows,
-        synthetic=True,
+        session, fields, [], list(SYNTHETIC_SKILLS), ["fr"], windows, synthetic=True
     )
 
 
@@ -256,27 +258,16 @@ def _luhn(payload: str) -> str:
 
 def _insert_nurse(
     session: Session,
-    *,
-    rpps,
-    am_number,
-    practice,
-    latitude,
-    longitude,
-    department,
-    overseas,
-    timezone,
-    radius_km,
-    mountain,
-    max_visits,
-    communes,
-    skills,
-    languages,
+    fields: dict,
+    communes: list[str],
+    skills: list[str],
+    languages: list[str],
     windows: list[Window],
+    *,
     synthetic: bool = False,
 ) -> NurseInfo:
-    """The nurse and her account, as enrolment leaves them once validated; only what matching
-    and billing read is copied (no name, phone or e-mail of the real nurse)."""
-    postal_code, commune_name, insee = practice
+    """The nurse and her account, as enrolment leaves them once validated."""
+    rpps = fields["rpps"]
     user = accounts.create_user(
         session,
         email=f"infirmiere-{rpps}@simulation.vdsi.fr",
@@ -287,25 +278,13 @@ def _insert_nurse(
     )
     nurse = Nurse(
         user_id=user.id,
-        rpps=rpps,
-        am_number=am_number,
         first_name="Infirmière",
         last_name=rpps,
         phone="+33600000000",
         email=user.email,
-        practice_postal_code=postal_code,
-        practice_commune=commune_name,
-        practice_insee=insee,
-        practice_latitude=latitude,
-        practice_longitude=longitude,
-        department=department,
-        overseas=overseas,
-        timezone=timezone,
-        sector_radius_km=radius_km,
-        mountain=mountain,
-        max_visits_per_day=max_visits,
         status=NurseStatus.ACTIVE,
         validated_at=utcnow(),
+        **fields,
     )
     session.add(nurse)
     session.flush()
@@ -326,12 +305,12 @@ def _insert_nurse(
     return NurseInfo(
         id=nurse.id,
         key=rpps,
-        latitude=latitude,
-        longitude=longitude,
-        insee=insee,
-        commune=commune_name,
-        timezone=timezone,
-        max_visits_per_day=max_visits,
+        latitude=nurse.practice_latitude,
+        longitude=nurse.practice_longitude,
+        insee=nurse.practice_insee,
+        commune=nurse.practice_commune,
+        timezone=nurse.timezone,
+        max_visits_per_day=nurse.max_visits_per_day,
         availability=tuple(windows),
         synthetic=synthetic,
     )
