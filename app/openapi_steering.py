@@ -15,7 +15,7 @@ from app.openapi import (
     shared,
     string,
 )
-from app.openapi_billing import csv_responses
+from app.openapi_billing import DECIMAL, csv_responses
 from registry.accounts import Role
 from steering.tables import COLUMNS, HEADINGS, TABLES
 
@@ -40,7 +40,9 @@ def _column(name: str) -> Schema:
     if name in MAY_BE_EMPTY:
         return nullable(number(heading + " Null quand il n'y a rien à mesurer."))
     if name == "montant_facture":
-        return number(heading + " Avoirs déduits.")
+        return string(
+            heading + " Avoirs déduits ; point décimal (ex. « 1234.50 »).", pattern=DECIMAL
+        )
     return integer(heading)
 
 

@@ -14,14 +14,16 @@ MIME_TYPES = {".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png"}
 class StaticFiles(URLFetcher):
     """Serves `/static/…` from the application's folder, and nothing else."""
 
-    def __init__(self, folder: Path, prefix: str) -> None:
-        super().__init__(allowed_protocols=("http", "https"), fail_on_errors=False)
+    def __init__(self, folder: Path, prefix: str, host: str) -> None:
+        super().__init__()
         self.folder = folder.resolve()
         self.prefix = prefix
+        self.host = host
 
     def fetch(self, url: str, headers=None) -> URLFetcherResponse:
-        path = urlsplit(url).path
-        if not path.startswith(self.prefix):
+        parts = urlsplit(url)
+        path = parts.path
+        if parts.netloc != self.host or not path.startswith(self.prefix):
             raise ValueError(f"ressource refusée : {url}")
         file = (self.folder / path[len(self.prefix) :]).resolve()
         if self.folder not in file.parents or not file.is_file():
@@ -32,6 +34,8 @@ class StaticFiles(URLFetcher):
 
 def pdf_of(html: str, base_url: str) -> bytes:
     fetcher = StaticFiles(
-        Path(current_app.static_folder), current_app.static_url_path.rstrip("/") + "/"
+        Path(current_app.static_folder),
+        current_app.static_url_path.rstrip("/") + "/",
+        urlsplit(base_url).netloc,
     )
     return HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf()

@@ -13,5 +13,6 @@ import registry.notifications.models
 import registry.nurses.models
 import registry.requests.models
 import registry.visits.models  # noqa: F401
+import steering.simulation.models  # noqa: F401
 
 metadata = SQLModel.metadata

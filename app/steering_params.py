@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 from werkzeug.datastructures import MultiDict
 
-from app.billing_params import period_of
-from registry.errors import ErrorCollector, ValidationFailed
+from registry.errors import ErrorCollector
 from registry.geo.departments import department_names
 from registry.requests.models import VisitRequest
 from steering.indicators import Filters, Granularity
@@ -18,12 +17,14 @@ DEFAULT_WEEKS = 8
 MAX_DAYS = {Granularity.WEEK: 731, Granularity.DAY: 92}
 
 
+# The first day the platform could hold (the scheme began in January 2021).
+EARLIEST = date(2020, 1, 1)
+
+
 def latest_day(session: Session, cpam_code: str | None, today: date) -> date:
-    """The day of the latest request in scope (not after today), or today when there is none:
-    the default period then shows data, even in a demonstration of 2021."""
-    query = sa.select(sa.func.max(VisitRequest.consent_day)).where(
-        VisitRequest.consent_day <= today
-    )
+    """The day of the latest request in scope, or today when there is none: the default period
+    then shows data, even in a demonstration of 2021."""
+    query = sa.select(sa.func.max(VisitRequest.consent_day))
     if cpam_code:
         query = query.where(VisitRequest.cpam_code == cpam_code)
     return session.execute(query).scalar() or today
@@ -31,6 +32,33 @@ def latest_day(session: Session, cpam_code: str | None, today: date) -> date:
 
 def week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+def last_complete_week(day: date, today: date) -> date:
+    """The week of `day`, or the one before while that week is still going on: a report
+    compares whole weeks."""
+    return day - timedelta(days=7) if week_of(day) == week_of(today) else day
+
+
+def day_of(args: MultiDict, name: str, errors: ErrorCollector, *, today: date) -> date | None:
+    """A day of the query string (AAAA-MM-JJ), between 2020 and a year from today."""
+    text = (args.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        errors.add(name, f"« {text} » n'est pas une date (AAAA-MM-JJ attendu).")
+        return None
+    latest = today + timedelta(days=366)
+    if not EARLIEST <= day <= latest:
+        errors.add(
+            name,
+            f"Le {day.strftime('%d/%m/%Y')} est hors des dates possibles (du "
+            f"{EARLIEST.strftime('%d/%m/%Y')} au {latest.strftime('%d/%m/%Y')}).",
+        )
+        return None
+    return day
 
 
 def filters_of(args: MultiDict, session: Session, *, cpam_code: str | None, today: date) -> Filters:
@@ -45,23 +73,22 @@ def filters_of(args: MultiDict, session: Session, *, cpam_code: str | None, toda
     department = (args.get("department") or "").strip().upper() or None
     if department and department not in department_names():
         errors.add("department", f"« {department} » n'est pas un code de département (ex. 09).")
-    try:
-        period = period_of(args)
-    except ValidationFailed as error:
-        for field_error in error.errors:
-            errors.add(field_error.field, field_error.message)
-        errors.raise_if_any()
+    start = day_of(args, "from", errors, today=today)
+    end = day_of(args, "to", errors, today=today)
     errors.raise_if_any()
-    end = period.end
+    if start and end and start > end:
+        errors.add("to", "La fin de la période précède son début.")
+        errors.raise_if_any()
     if end is None:
         end = latest_day(session, cpam_code, today)
-        if period.start and period.start > end:
-            end = max(period.start, today)
-    start = period.start or (week_of(end) - timedelta(weeks=DEFAULT_WEEKS - 1))
+        if start and start > end:
+            end = max(start, today)
+    start = start or (week_of(end) - timedelta(weeks=DEFAULT_WEEKS - 1))
     if (end - start).days + 1 > MAX_DAYS[granularity]:
         errors.add(
             "to",
-            f"Période trop longue : {MAX_DAYS[granularity]} jours au plus par {granularity.label}.",
+            f"Période trop longue pour un affichage par {granularity.label} : "
+            f"{MAX_DAYS[granularity]} jours au plus.",
         )
     errors.raise_if_any()
     return Filters(start, end, department, cpam_code, granularity)

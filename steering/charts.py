@@ -5,6 +5,7 @@ script there). Each chart's figures are also in a table beside it."""
 import json
 import math
 from dataclasses import dataclass, field
+from datetime import timedelta
 from html import escape
 
 from steering.indicators import Figures, Granularity, Indicators
@@ -48,8 +49,9 @@ class Chart:
 
 
 def period_label(figures: Figures) -> str:
-    """The day, or the Monday of the week: short enough for a dozen under an axis."""
-    return figures.start.strftime("%d/%m")
+    """The day, or the Monday of the week (even when the period starts later in it): short
+    enough for a dozen under an axis."""
+    return (figures.start - timedelta(days=figures.start.weekday())).strftime("%d/%m")
 
 
 def charts_of(indicators: Indicators) -> dict[str, Chart]:

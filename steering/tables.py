@@ -42,16 +42,16 @@ PERIOD_COLUMNS: tuple[tuple[str, str, Callable[[Figures], object]], ...] = (
     ("refusees_patient", "Refusées par le patient", lambda f: f.refused_by_patient),
     ("injoignables", "Patient injoignable", lambda f: f.unreachable),
     ("en_cours", "En cours", lambda f: f.open),
-    ("escaladees", "Escaladées", lambda f: f.escalated),
+    ("escaladees", "Signalées avant l'échéance", lambda f: f.escalated),
     ("propositions", "Propositions", lambda f: f.offers),
     ("propositions_acceptees", "Propositions acceptées", lambda f: f.offers_accepted),
     ("propositions_declinees", "Propositions déclinées", lambda f: f.offers_declined),
     ("propositions_expirees", "Propositions expirées", lambda f: f.offers_expired),
-    ("infirmieres_inscrites", "Infirmières inscrites", lambda f: f.nurses_enrolled),
+    ("infirmieres_inscrites", "Infirmières validées (cumul)", lambda f: f.nurses_enrolled),
     ("infirmieres_actives", "Infirmières ayant répondu", lambda f: f.nurses_answering),
     ("infirmieres_ayant_visite", "Infirmières ayant fait une visite",
      lambda f: f.nurses_visiting),
-    ("visites_par_infirmiere", "Visites par infirmière visitante",
+    ("visites_par_infirmiere", "Visites par infirmière ayant visité",
      lambda f: _tenth(f.visits_per_nurse)),
     ("km_par_visite", "km par visite (cabinet → domicile)", lambda f: _tenth(f.km_per_visit)),
     ("membres_testes", "Membres du foyer testés", lambda f: f.tested),
@@ -132,7 +132,8 @@ TABLES = {
 
 
 def csv_table(indicators: Indicators, name: str) -> tuple[tuple[str, ...], list[dict]]:
-    """The table a CSV export names: `periodes` (the default), `delais`, `charge`, `motifs`."""
+    """The table a CSV export names: `periodes` (the default), `departements`, `delais`,
+    `charge`, `motifs`."""
     if name == "periodes":
         return CSV_COLUMNS, period_rows(indicators)
     if name not in TABLES:
@@ -149,7 +150,7 @@ def csv_filename(indicators: Indicators, name: str, french: bool) -> str:
 
 def _json(value):
     if isinstance(value, Decimal):
-        return float(value)
+        return str(value)  # money as the billing API gives it: "1234.50"
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value

@@ -145,10 +145,7 @@ def _key_figures(current: Figures, previous: Figures) -> list[KeyFigure]:
             better="down",
         ),
         KeyFigure(
-            "Infirmières inscrites",
-            current.nurses_enrolled,
-            previous.nurses_enrolled,
-            better="up",
+            "Infirmières validées (cumul)", current.nurses_enrolled, previous.nurses_enrolled
         ),
         KeyFigure(
             "Infirmières ayant fait au moins une visite",

@@ -3,6 +3,7 @@ CPAM; the dashboard's charts, tables and CSV exports agree; bad filters are refu
 the weekly report compares the week with the one before and comes as a PDF."""
 
 from html import unescape
+from pathlib import Path
 
 import pytest
 
@@ -93,9 +94,14 @@ def test_bad_filters_are_refused_with_a_french_message(app, make_user):
     page = unescape(client.get(refused.headers["Location"]).get_data(as_text=True))
     assert "« 99 » n'est pas un code de département" in page
     assert "« 2021-13-01 » n'est pas une date" in page
+    far = client.get("/coordinator/indicators?from=9999-12-25&to=9999-12-31")
+    page = unescape(client.get(far.headers["Location"]).get_data(as_text=True))
+    assert "Le 25/12/9999 est hors des dates possibles" in page
+    old = client.get("/coordinator/indicators/weekly?week=0001-01-01")
+    assert old.status_code == 302
     too_long = client.get("/coordinator/indicators?granularity=day&from=2021-01-01&to=2021-12-31")
     page = unescape(client.get(too_long.headers["Location"]).get_data(as_text=True))
-    assert "Période trop longue : 92 jours au plus par jour." in page
+    assert "Période trop longue pour un affichage par jour : 92 jours au plus." in page
     inverted = client.get("/coordinator/indicators?from=2021-03-10&to=2021-03-01")
     page = unescape(client.get(inverted.headers["Location"]).get_data(as_text=True))
     assert "La fin de la période précède son début." in page
@@ -130,3 +136,37 @@ def test_the_map_appears_once_a_department_is_chosen(app, make_user, scenario):
     page = client.get(f"/coordinator/indicators?{WEEK}&department=09").get_data(as_text=True)
     assert "<svg" in page
     assert "Foix" in page
+
+
+def test_a_cpam_account_without_a_cpam_sees_no_figures(app, db, make_user):
+    staff = make_user(Role.CPAM)
+    staff.cpam_code = None
+    db.add(staff)
+    db.commit()
+    client = app.test_client()
+    assert login(client, staff.email).status_code == 302
+    assert client.get("/cpam/indicators").status_code == 403
+    answer = app.test_client().get("/api/v1/indicators", headers=bearer(db, staff))
+    assert answer.status_code == 403
+    assert "aucune CPAM" in answer.get_json()["detail"]
+
+
+def test_amounts_are_decimal_text_in_the_api(app, db, make_user, scenario):
+    answer = app.test_client().get(
+        f"/api/v1/indicators?{WEEK}", headers=bearer(db, make_user(Role.ADMIN))
+    )
+    assert answer.get_json()["total"]["montant_facture"] == "109.06"
+
+
+def test_the_pdf_draws_only_the_platforms_own_files(app):
+    from app.pdf import StaticFiles
+
+    fetcher = StaticFiles(Path(app.static_folder), "/static/", "127.0.0.1:5000")
+    assert fetcher.fetch("http://127.0.0.1:5000/static/css/report.css").read().startswith(b"/*")
+    for url in (
+        "http://example.org/static/css/report.css",
+        "http://127.0.0.1:5000/static/../../app/config.py",
+        "file:///etc/passwd",
+    ):
+        with pytest.raises(ValueError):
+            fetcher.fetch(url)

@@ -303,3 +303,10 @@ def test_the_partial_shows_the_map_and_the_tables_in_french(app):
     assert uncovered_table.index("Pamiers") < uncovered_table.index("Lavelanet")
     assert "Foix" not in uncovered_table
     assert all_table.index("Pamiers") < all_table.index("Foix") < all_table.index("Lavelanet")
+
+
+def test_the_department_names_are_those_of_the_commune_table():
+    from registry.geo.departments import department_label, department_names
+
+    assert set(department_names()) == set(commune_directory().departments())
+    assert department_label("2A") == "Corse-du-Sud (2A)"

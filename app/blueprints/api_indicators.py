@@ -4,7 +4,7 @@ department, CPAM staff for their CPAM's requests; and the same tables as CSV."""
 from flask import g, jsonify, request
 
 from app.blueprints.api import blueprint, roles
-from app.blueprints.steering_pages import indicators_export, indicators_of
+from app.blueprints.steering_pages import indicators_export, indicators_of, own_cpam
 from app.db import get_session
 from app.steering_params import filters_of
 from registry.accounts import Role
@@ -17,7 +17,7 @@ STEERING_ROLES = (Role.COORDINATOR, Role.CPAM, Role.ADMIN)
 
 def _indicators() -> Indicators:
     user = g.api_user
-    cpam_code = user.cpam_code if user.role == Role.CPAM else None
+    cpam_code = own_cpam(user) if user.role == Role.CPAM else None
     db = get_session()
     now = utcnow()
     filters = filters_of(request.args, db, cpam_code=cpam_code, today=now.date())

@@ -10,9 +10,9 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 
 from app.billing_params import csv_response, wants_french
 from app.db import get_session, read_sessions
-from app.steering_params import filters_of, latest_day, week_of
+from app.steering_params import day_of, filters_of, last_complete_week, latest_day, week_of
 from billing.exports import to_csv
-from registry.errors import ErrorCollector, ValidationFailed
+from registry.errors import ErrorCollector, PermissionDenied, ValidationFailed
 from registry.geo.departments import department_label, department_names
 from registry.timeutil import utcnow
 from steering import tables
@@ -31,6 +31,15 @@ class SteeringScope:
 
     def url(self, name: str, **values) -> str:
         return url_for(f"{self.prefix}.{name}", **values)
+
+
+def own_cpam(user) -> str:
+    """The CPAM whose figures CPAM staff see; an account with none sees nothing."""
+    if not user.cpam_code:
+        raise PermissionDenied(
+            "Ce compte n'est rattaché à aucune CPAM : ses indicateurs sont vides."
+        )
+    return user.cpam_code
 
 
 def add_routes(blueprint: Blueprint, scope: Callable[[], SteeringScope]) -> None:
@@ -109,17 +118,20 @@ def _report(scope: SteeringScope):
     department = (request.args.get("department") or "").strip().upper() or None
     if department and department not in department_names():
         errors.add("department", f"« {department} » n'est pas un code de département (ex. 09).")
-    text = (request.args.get("week") or "").strip()
-    day = None
-    if text:
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            errors.add("week", f"« {text} » n'est pas une date (AAAA-MM-JJ attendu).")
+    day = day_of(request.args, "week", errors, today=_today())
     errors.raise_if_any()
     if day is None:
-        day = latest_day(db, scope.cpam_code, _today())
-    return weekly_report(db, day, department=department, cpam_code=scope.cpam_code, now=utcnow())
+        day = last_complete_week(latest_day(db, scope.cpam_code, _today()), _today())
+    sessions = read_sessions()
+    with sessions() as reader:
+        return weekly_report(
+            reader,
+            day,
+            department=department,
+            cpam_code=scope.cpam_code,
+            now=utcnow(),
+            second_session=sessions,
+        )
 
 
 def weekly_page(scope: SteeringScope):

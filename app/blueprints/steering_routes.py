@@ -4,8 +4,8 @@ whole platform, CPAM staff their CPAM's requests."""
 from flask_login import current_user
 
 from app.blueprints import admin, coordinator, cpam
-from app.blueprints.steering_pages import SteeringScope, add_routes
+from app.blueprints.steering_pages import SteeringScope, add_routes, own_cpam
 
 add_routes(coordinator.blueprint, lambda: SteeringScope("coordinator"))
 add_routes(admin.blueprint, lambda: SteeringScope("admin"))
-add_routes(cpam.blueprint, lambda: SteeringScope("cpam", cpam_code=current_user.cpam_code))
+add_routes(cpam.blueprint, lambda: SteeringScope("cpam", cpam_code=own_cpam(current_user)))

@@ -10,9 +10,6 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 import registry.timeutil
-# Registers the table in the models' metadata wherever migrations load, so the test comparing
-# migrations with models sees it; its proper place is app/schema.py (outside this change).
-import steering.simulation.models  # noqa: F401
 
 
 revision = '0008'

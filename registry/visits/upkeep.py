@@ -86,6 +86,7 @@ def purge_identities(
         request.phone = ""
         request.address_street = ""
         request.notes = ""
+        request.cancel_reason = ""  # the agent's words may tell the patient's circumstances
         request.birth_date = date(request.birth_date.year, 1, 1)
         request.pseudonymised_at = now
         session.add(request)
