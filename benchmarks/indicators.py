@@ -607,14 +607,15 @@ def _failure(client, path: str) -> str:
 
 
 def _caller() -> str:
-    """The function of steering/indicators.py that sent the statement (and its pass when it is
-    the per-department one)."""
+    """The steering function that sent the statement (steering/indicators.py or details.py)."""
     names = [
-        f.name for f in traceback.extract_stack() if f.filename.endswith("steering/indicators.py")
+        f.name
+        for f in traceback.extract_stack()
+        if f.filename.endswith(("steering/indicators.py", "steering/details.py"))
+        and not f.name.startswith("<")
+        and f.name not in ("compute", "_run", "_run_apart")
     ]
-    if not names:
-        return "?"
-    return ("by_department: " if "by_department" in names[:-1] else "") + names[-1]
+    return names[-1] if names else "?"
 
 
 def plans(engine: sa.Engine, backend: str) -> list[Plan]:
