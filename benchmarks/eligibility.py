@@ -62,7 +62,7 @@ def populate(engine: sa.Engine, count: int, rng: random.Random) -> None:
     with engine.begin() as connection:
         connection.execute(sa.insert(User), users)
         first_user = connection.execute(sa.select(sa.func.min(User.id))).scalar()
-        nurses = [_nurse_row(i, first_user + i, home, now, rng) for i, home in enumerate(homes)]
+        nurses = [nurse_row(i, first_user + i, home, now, rng) for i, home in enumerate(homes)]
         connection.execute(sa.insert(Nurse), nurses)
         first_nurse = connection.execute(sa.select(sa.func.min(Nurse.id))).scalar()
         skills, languages, windows, sectors = [], [], [], []
@@ -95,7 +95,7 @@ def populate(engine: sa.Engine, count: int, rng: random.Random) -> None:
             connection.execute(sa.insert(model), rows)
 
 
-def _nurse_row(i, user_id, home, now, rng) -> dict:
+def nurse_row(i, user_id, home, now, rng) -> dict:
     return {
         "user_id": user_id,
         "rpps": f"{i:011d}",

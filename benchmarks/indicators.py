@@ -34,6 +34,7 @@ from sqlmodel import Session
 from app import create_app
 from app.config import Settings
 from app.db import make_engine, upgrade
+from benchmarks.eligibility import nurse_row
 from billing.catalogue import shipped_catalogue
 from billing.models import BillingCounter, BillingRecord, RecordKind, Zone
 from billing.pricing import TENTH, VisitFacts, price_visit, total_of
@@ -398,35 +399,11 @@ def _user(user_id, email, role, cpam_code, now) -> dict:
 
 
 def _nurse(index, user_id, home, validated, status, rng) -> dict:
+    """The eligibility benchmark's nurse row, with an id, a status and a validation date."""
     created = (validated or datetime(2021, 6, 1, tzinfo=UTC)) - timedelta(days=rng.randint(1, 6))
-    return {
-        "id": index + 1,
-        "user_id": user_id,
-        "rpps": f"{index:011d}",
-        "am_number": "291991198",
-        "last_name": f"Nom{index}",
-        "first_name": "Prénom",
-        "phone": "+33600000000",
-        "email": f"idel{index}@bench.fr",
-        "practice_street": "",
-        "practice_postal_code": home.postal_codes[0] if home.postal_codes else "",
-        "practice_commune": home.name,
-        "practice_insee": home.insee,
-        "practice_latitude": home.latitude + rng.uniform(-0.01, 0.01),
-        "practice_longitude": home.longitude + rng.uniform(-0.01, 0.01),
-        "practice_precision": "commune",
-        "department": home.department,
-        "overseas": home.overseas,
-        "timezone": home.timezone,
-        "sector_radius_km": rng.choice([5, 10, 15, 20, 30]),
-        "mountain": False,
-        "max_visits_per_day": 6,
-        "status": status,
-        "status_reason": "",
-        "created_at": created,
-        "updated_at": validated or created,
-        "validated_at": validated,
-    }
+    row = nurse_row(index, user_id, home, created, rng)
+    row.update(id=index + 1, status=status, updated_at=validated or created, validated_at=validated)
+    return row
 
 
 def _request(request_id, commune, consent_at, day, clients, rng) -> dict:

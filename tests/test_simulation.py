@@ -15,12 +15,7 @@ from app.cli_simulate import SCRATCH
 from registry.accounts import Role
 from registry.audit import AuditEntry
 from registry.errors import ValidationFailed
-from registry.geo.commune_geocoder import CommuneGeocoder
-from registry.geo.communes import commune_directory
-from registry.nurses import services as nurse_services
 from registry.nurses.availability import open_intervals
-from registry.nurses.models import NurseStatus
-from registry.nurses.schema import parse_nurse_input
 from registry.requests.services import BookingRules
 from registry.timeutil import utcnow
 from registry.visits.offers import OfferRules
@@ -30,8 +25,8 @@ from steering.simulation.models import RunStatus, SimulationRun
 from steering.simulation.runs import STALE
 from tests.browser import ARTIFACTS, CHROMIUM, watched_page
 from tests.conftest import csrf_token
-from tests.nurse_data import nurse_document
 from tests.test_browser import sign_in
+from tests.visit_data import enrol_nurse
 
 ROUNDS = [
     {"weekday": day, "start": start, "end": end}
@@ -45,22 +40,14 @@ SAINT_GIRONS = {"street": "", "postal_code": "09200", "commune": "Saint-Girons"}
 
 
 def enrol(db, practice, *, radius=25, availability=ROUNDS, max_visits=4):
-    directory = commune_directory()
-    document = nurse_document(
+    return enrol_nurse(
+        db,
         practice=practice,
         sector={"communes": [], "radius_km": radius},
         skills=["tag", "pcr"],
         max_visits_per_day=max_visits,
         availability=availability,
     )
-    values = parse_nurse_input(
-        document, partial=False, commune_exists=lambda code: directory.get(code) is not None
-    )
-    nurse = nurse_services.enroll_nurse(
-        db, values, geocoder=CommuneGeocoder(directory), actor="test", status=NurseStatus.ACTIVE
-    )
-    db.commit()
-    return nurse
 
 
 @pytest.fixture

@@ -38,7 +38,8 @@ def enrol_nurse(db, *, practice=FOIX, **changes) -> Nurse:
     """An active nurse available all week, whose 30 km reach covers Foix from Pamiers."""
     directory = commune_directory()
     changes.setdefault("sector", {"communes": [], "radius_km": 30})
-    document = nurse_document(practice=practice, availability=ALL_WEEK, **changes)
+    changes.setdefault("availability", ALL_WEEK)
+    document = nurse_document(practice=practice, **changes)
     values = parse_nurse_input(
         document, partial=False, commune_exists=lambda code: directory.get(code) is not None
     )
