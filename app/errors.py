@@ -1,7 +1,8 @@
 """Errors as people and clients expect them: French HTML pages, and RFC 9457 problem+json for
 the API; never a stack trace."""
 
-from flask import Flask, Response, json, render_template, request
+import sqlalchemy as sa
+from flask import Flask, Response, g, json, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -34,6 +35,12 @@ DETAILS = {
     500: "Une erreur inattendue s'est produite ; elle a été enregistrée.",
     503: "Le service est momentanément indisponible.",
 }
+
+# The database unreachable (server down, network cut, connection lost) or every connection of
+# the pool busy: the request may succeed in a moment, so a 503 with a hint of when, not a 500.
+DATABASE_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.DisconnectionError, sa.exc.TimeoutError)
+UNAVAILABLE_DETAIL = "Service momentanément indisponible : réessayez dans quelques instants."
+RETRY_AFTER_SECONDS = 10
 
 
 def wants_problem_json() -> bool:
@@ -98,6 +105,27 @@ def init_app(app: Flask) -> None:
         if wants_problem_json():
             return problem(status)
         return _html(status)
+
+    def _database_unavailable(error: sa.exc.SQLAlchemyError):
+        app.logger.error(
+            "Database unavailable on %s %s: %s",
+            request.method,
+            request.path,
+            getattr(error, "orig", None) or error,
+        )
+        if wants_problem_json():
+            response = problem(503, UNAVAILABLE_DETAIL)
+        else:
+            if "_login_user" not in g:
+                # The user could not be loaded: the page (its navigation) is drawn as for a
+                # visitor, or drawing it would ask the database again.
+                app.login_manager._update_request_context_with_user()
+            response = app.make_response(_html(503, UNAVAILABLE_DETAIL))
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    for kind in DATABASE_UNAVAILABLE:
+        app.register_error_handler(kind, _database_unavailable)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
