@@ -3,27 +3,50 @@
 of its work. What was acknowledged is kept, once; what was not is done once on the next try.
 (SMTP down, messages queued then sent once: tests/test_notifications.py.)"""
 
+import asyncio
 import contextlib
+import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from sqlmodel import Session, select
 
 from app import create_app
 from registry import api_tokens
 from registry.accounts import Role
+from registry.audit import AuditEntry
+from registry.notifications.channels import SmtpSender
+from registry.notifications.models import Notification
+from registry.notifications.outbox import CLAIM, Recipient, deliver_due, enqueue
+from registry.requests.models import RequestEvent, VisitRequest
+from registry.timeutil import utcnow
 from tests.conftest import login, settings_for
-from tests.loopback import free_port
+from tests.loopback import Inbox, free_port, subject
+from tests.request_data import request_document
+from tests.test_restart import PROJECT, Server
 
 PROBLEM = "application/problem+json"
 UNAVAILABLE = "Service momentanément indisponible"
 
 
 class TcpProxy:
-    """A TCP forwarder on loopback, between the app and its database: stopped, it closes its
+    """A TCP forwarder on loopback. Between the app and its database: stopped, it closes its
     listener and every connection through it (the database host gone); started again on the
-    same port, the database is back."""
+    same port, the database is back. Between a client and the server: told to hold replies, it
+    keeps what the server answers from then on, so the server has done the work and the client
+    never hears of it (a reply lost with the server that was sending it)."""
 
     def __init__(self, target: tuple[str, int]):
         self.target = target
@@ -32,6 +55,8 @@ class TcpProxy:
         self.connections: list[socket.socket] = []
         self.threads: list[threading.Thread] = []
         self.lock = threading.Lock()
+        self.hold_replies = threading.Event()
+        self.reply_held = threading.Event()
 
     def start(self) -> None:
         listener = socket.socket()
@@ -45,17 +70,18 @@ class TcpProxy:
         with self.lock:
             sockets, self.connections = [self.listener, *self.connections], []
             self.listener = None
+            threads, self.threads = self.threads, []
         for sock in filter(None, sockets):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)  # wakes the threads blocked on it
             sock.close()
-        for thread in self.threads:
+        for thread in threads:
             thread.join(timeout=5)
-        self.threads = []
 
     def _spawn(self, target, *args) -> None:
         thread = threading.Thread(target=target, args=args, daemon=True)
-        self.threads.append(thread)
+        with self.lock:
+            self.threads.append(thread)
         thread.start()
 
     def _accept(self, listener: socket.socket) -> None:
@@ -64,23 +90,33 @@ class TcpProxy:
                 client, _address = listener.accept()
             except OSError:
                 return  # stopped
-            upstream = socket.create_connection(self.target)
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()  # the server behind is down: so is this connection
+                continue
             with self.lock:
                 if self.listener is not listener:
                     client.close()
                     upstream.close()
                     return
                 self.connections += [client, upstream]
-            self._spawn(self._pump, client, upstream)
-            self._spawn(self._pump, upstream, client)
+            self._spawn(self._pump, client, upstream, False)
+            self._spawn(self._pump, upstream, client, True)
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, replies: bool) -> None:
+        holding = False
         try:
             while chunk := source.recv(65536):
+                if replies and self.hold_replies.is_set():
+                    holding = True
+                    self.reply_held.set()
+                    continue
                 sink.sendall(chunk)
         except OSError:
             pass
+        if holding:
+            return  # the client waits for its reply until the proxy stops
         for sock in (source, sink):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
@@ -144,3 +180,275 @@ def test_the_database_going_away_gives_503s_and_the_same_app_recovers_when_it_re
     finally:
         proxy.stop()
         app.extensions["engine"].dispose()
+
+
+def post_json(url: str, document: dict, headers: dict) -> tuple[int, dict]:
+    """The status and JSON answer of a POST; OSError when no answer came (refused, reset)."""
+    request = urllib.request.Request(  # noqa: S310 (loopback)
+        url,
+        data=json.dumps(document).encode(),
+        headers={"Content-Type": "application/json", **headers},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as answered:
+        return answered.code, json.load(answered)
+
+
+class Burst(threading.Thread):
+    """A CPAM system posting bookings one after the other as fast as they are answered, each with
+    its own Idempotency-Key; notes which were acknowledged (2xx, with the id) and which got no
+    answer, and says when `signal_after` have been acknowledged."""
+
+    def __init__(self, url: str, bearer: dict, bookings: dict, side: str, signal_after: int):
+        super().__init__(daemon=True)
+        self.url, self.bearer = url, bearer
+        self.bookings = {key: body for key, body in bookings.items() if key.startswith(side)}
+        self.signal_after = signal_after
+        self.acknowledged: dict[str, int] = {}
+        self.unanswered: list[str] = []
+        self.refused: list[tuple[str, int]] = []
+        self.enough = threading.Event()
+
+    def run(self) -> None:
+        for key, document in self.bookings.items():
+            try:
+                status, answer = post_json(
+                    self.url, document, {**self.bearer, "Idempotency-Key": key}
+                )
+            except OSError:
+                self.unanswered.append(key)
+                continue
+            if 200 <= status < 300:
+                self.acknowledged[key] = answer["id"]
+            else:
+                self.refused.append((key, status))
+            if len(self.acknowledged) >= self.signal_after:
+                self.enough.set()
+        self.enough.set()
+
+
+def stored_by_key(engine: sa.Engine) -> dict[str, list[int]]:
+    with Session(engine) as session:
+        found: dict[str, list[int]] = {}
+        for key, request_id in session.exec(select(VisitRequest.idempotency_key, VisitRequest.id)):
+            found.setdefault(key, []).append(request_id)
+        return found
+
+
+BURST = 40
+HOLD_AFTER = 15
+
+
+def test_kill_9_during_a_burst_keeps_every_acknowledged_booking_once_and_retries_add_none_twice(
+    database_url, db, make_user, tmp_path
+):
+    """Two CPAM systems book at once, one through a reverse proxy. gunicorn (master and worker)
+    is killed while the proxy holds the reply to a booking it has committed, and the other
+    system's bookings are in full flow. Restarted, the server has every acknowledged booking,
+    once; the clients retry what got no answer with the same keys, and nothing is stored twice:
+    the booking done but never acknowledged is replayed (200), the others are made (201)."""
+    agent = make_user(Role.AGENT)
+    _token, secret = api_tokens.issue_token(db, agent, name="SI CPAM", actor="test")
+    db.commit()
+    bearer = {"Authorization": f"Bearer {secret}"}
+    bookings = {f"{side}-{n:03d}": request_document() for side in "ab" for n in range(BURST)}
+    log = tmp_path / "gunicorn.log"
+    quiet = {"NOTIFICATION_CHANNELS": "console"}
+    first = Server(database_url, free_port(), log, **quiet)
+    second = Server(database_url, free_port(), log, **quiet)
+    engine = db.get_bind()
+    front = TcpProxy(("127.0.0.1", first.port))
+    path = "/api/v1/visit-requests"
+    proxied = Burst(f"http://127.0.0.1:{front.port}{path}", bearer, bookings, "a", HOLD_AFTER)
+    direct = Burst(first.url + path, bearer, bookings, "b", HOLD_AFTER)
+    try:
+        first.start()
+        front.start()
+        proxied.start()
+        direct.start()
+        assert proxied.enough.wait(60) and direct.enough.wait(60), log.read_text()[-3000:]
+        front.hold_replies.set()
+        assert front.reply_held.wait(60), "no booking answered through the proxy"
+        first.kill()  # master and worker: the held reply's booking is committed, unanswered
+        front.stop()
+        for burst in (proxied, direct):
+            burst.join(timeout=60)
+            assert not burst.is_alive() and burst.refused == []
+        unanswered = proxied.unanswered + direct.unanswered
+        acknowledged = proxied.acknowledged | direct.acknowledged
+
+        # Every acknowledged booking survived, once, as the id it was acknowledged with.
+        stored = stored_by_key(engine)
+        for key, request_id in acknowledged.items():
+            assert stored[key] == [request_id]
+        done_unanswered = {key: stored[key][0] for key in unanswered if key in stored}
+        assert proxied.unanswered[0] in done_unanswered  # the reply the proxy held
+        assert direct.unanswered, "the other system's burst was not cut by the kill"
+
+        # The clients retry what got no answer, with the same keys, on the restarted server.
+        second.start()
+        retried = {}
+        for key in unanswered:
+            status, answer = post_json(
+                second.url + path, bookings[key], {**bearer, "Idempotency-Key": key}
+            )
+            retried[key] = (status, answer["id"])
+    finally:
+        front.stop()
+        first.stop()
+        second.stop()
+    for key in unanswered:
+        status, request_id = retried[key]
+        if key in done_unanswered:
+            assert (status, request_id) == (200, done_unanswered[key])
+        else:
+            assert status == 201
+    stored = stored_by_key(engine)
+    assert sorted(stored) == sorted(bookings)
+    assert all(len(ids) == 1 for ids in stored.values()), stored
+    with Session(engine) as session:
+        received = Counter(
+            session.exec(
+                select(RequestEvent.request_id).where(RequestEvent.to_status == "received")
+            )
+        )
+        created = session.exec(
+            select(AuditEntry).where(AuditEntry.action == "visit_request.created")
+        ).all()
+    assert sorted(received.values()) == [1] * len(bookings)
+    assert len(created) == len(bookings)
+
+
+FLASK = Path(sys.executable).with_name("flask")
+JOB_SECRET = "job-test-secret"
+
+
+def job_env(database_url: str, smtp_port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "APP_ENV": "production",
+        "SECRET_KEY": JOB_SECRET,
+        "DATABASE_URL": database_url,
+        "MAIL_BACKEND": "smtp",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_port),
+        "NOTIFICATION_CHANNELS": "email",
+    }
+
+
+def start_job(name: str, env: dict[str, str]) -> subprocess.Popen:
+    """`flask jobs run NAME` in its own process group, as the scheduler's process runs it."""
+    return subprocess.Popen(
+        [str(FLASK), "--app", "app", "jobs", "run", name],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def run_job(name: str, env: dict[str, str]) -> str:
+    job = start_job(name, env)
+    output, _ = job.communicate(timeout=60)
+    assert job.returncode == 0, output
+    return output
+
+
+def kill_9(job: subprocess.Popen) -> None:
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait(timeout=10)
+
+
+def wait_until(check, what: str, seconds: float = 30):
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        time.sleep(0.05)
+
+
+class HoldingInbox(Inbox):
+    """An SMTP server slow on one message: it keeps the `held`-th waiting for its answer until
+    released, then refuses it (its sender is dead by then); the others it accepts."""
+
+    def __init__(self, held: int):
+        super().__init__()
+        self.held, self.received = held, 0
+        self.holding, self.release = threading.Event(), threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received += 1
+        if self.received != self.held:
+            return await super().handle_DATA(server, session, envelope)
+        self.holding.set()
+        await asyncio.get_running_loop().run_in_executor(None, self.release.wait)
+        return "451 4.3.0 Try again later"
+
+
+def outbox_by_subject(engine: sa.Engine) -> dict[str, tuple[str, bool]]:
+    with Session(engine) as session:
+        return {
+            m.subject: (m.status, m.claimed_until is not None)
+            for m in session.exec(select(Notification))
+        }
+
+
+MESSAGES = 30
+HELD = 12
+
+
+def test_a_delivery_killed_mid_batch_sends_every_message_once_after_restart(
+    db, database_url, tmp_path
+):
+    """kill -9 of the delivery job while it waits for the SMTP server's answer to a message,
+    in the middle of a batch: what it sent is marked sent and never leaves again; the restarted
+    job sends the rest, but not the message the dead sender was holding, which leaves, once,
+    when its claim lapses."""
+    subjects = [f"Message {number:02d}" for number in range(MESSAGES)]
+    for number, title in enumerate(subjects):
+        enqueue(
+            db,
+            key=f"batch:{number}",
+            to=Recipient(None, f"idel{number}@exemple.fr"),
+            subject=title,
+            body="Répondre : https://vdsi.exemple.fr/nurse/offers",
+            channels=["email"],
+        )
+    db.commit()
+    engine = db.get_bind()
+    smtp_port = free_port()
+    env = job_env(database_url, smtp_port)
+    inbox = HoldingInbox(HELD)
+    mail = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    mail.start()
+    try:
+        job = start_job("delivery", env)
+        assert inbox.holding.wait(30), job.communicate(timeout=30)[0]
+        kill_9(job)
+        inbox.release.set()
+        held = subjects[HELD - 1]
+        assert outbox_by_subject(engine) == {
+            **{title: ("sent", False) for title in subjects[: HELD - 1]},
+            held: ("pending", True),
+            **{title: ("pending", False) for title in subjects[HELD:]},
+        }
+
+        assert "sent=18" in run_job("delivery", env)
+        received = Counter(subject(m) for m in inbox.messages)
+        assert received == Counter(title for title in subjects if title != held)
+        assert outbox_by_subject(engine)[held] == ("pending", True)
+
+        # The claim of the dead sender lapses; then the message leaves, once.
+        senders = {"email": SmtpSender("127.0.0.1", smtp_port, "VDSI <no-reply@vdsi.localhost>")}
+        later = utcnow() + CLAIM
+        report = deliver_due(lambda: Session(engine), senders, now=lambda: later)
+        again = deliver_due(lambda: Session(engine), senders, now=lambda: later)
+    finally:
+        mail.stop()
+    assert (report.sent, again.sent) == (1, 0)
+    assert Counter(subject(m) for m in inbox.messages) == Counter(subjects)
+    assert set(outbox_by_subject(engine).values()) == {("sent", False)}
