@@ -16,14 +16,17 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from app import create_app
+from app.jobs import tasks
+from app.jobs.tasks import PURGE_CHUNK
 from registry import api_tokens
 from registry.accounts import Role
 from registry.audit import AuditEntry
@@ -32,10 +35,12 @@ from registry.notifications.models import Notification
 from registry.notifications.outbox import CLAIM, Recipient, deliver_due, enqueue
 from registry.requests.models import RequestEvent, VisitRequest
 from registry.timeutil import utcnow
+from registry.visits.upkeep import pseudonym
 from tests.conftest import login, settings_for
 from tests.loopback import Inbox, free_port, subject
-from tests.request_data import request_document
+from tests.request_data import nir, request_document
 from tests.test_restart import PROJECT, Server
+from tests.visit_data import book
 
 PROBLEM = "application/problem+json"
 UNAVAILABLE = "Service momentanément indisponible"
@@ -452,3 +457,102 @@ def test_a_delivery_killed_mid_batch_sends_every_message_once_after_restart(
     assert (report.sent, again.sent) == (1, 0)
     assert Counter(subject(m) for m in inbox.messages) == Counter(subjects)
     assert set(outbox_by_subject(engine).values()) == {("sent", False)}
+
+
+PURGED = 2 * PURGE_CHUNK + 200
+
+
+def closed_long_ago(db, agent, count: int) -> dict[int, str]:
+    """`count` cancelled requests closed past the retention period: their ids and NIRs."""
+    template = book(db, agent).model_dump(exclude={"id", "idempotency_key", "external_ref"})
+    old = utcnow() - timedelta(days=91)
+    rows = [
+        {**template, "nir": nir(), "status": "cancelled", "status_changed_at": old}
+        for _ in range(count)
+    ]
+    db.execute(sa.insert(VisitRequest), rows)
+    db.commit()
+    return dict(
+        db.exec(
+            select(VisitRequest.id, VisitRequest.nir).where(VisitRequest.status == "cancelled")
+        ).all()
+    )
+
+
+def test_a_purge_killed_between_its_chunks_completes_once_after_restart(
+    app, db, database_url, make_user
+):
+    """The retention purge works in chunks, each one transaction. Held by a row lock on the
+    first request of its second chunk, it is killed with the first chunk committed and the
+    second under way: the second is rolled back; restarted, the purge does the rest, and every
+    identity is replaced once (a pseudonym of the NIR, not of a pseudonym)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("holding the job between two chunks takes a row lock: PostgreSQL")
+    originals = closed_long_ago(db, make_user(Role.AGENT), PURGED)
+    ids = sorted(originals)
+    engine = db.get_bind()
+    url = sa.engine.make_url(database_url).update_query_dict({"application_name": "purge-job"})
+    env = job_env(url.render_as_string(hide_password=False), free_port())
+
+    def purged() -> int:
+        with Session(engine) as session:
+            return session.exec(
+                select(func.count())
+                .select_from(VisitRequest)
+                .where(VisitRequest.pseudonymised_at.is_not(None))
+            ).one()
+
+    def job_backends(*, waiting_on_a_lock: bool = False) -> int:
+        with engine.connect() as connection:
+            return connection.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND application_name = 'purge-job'"
+                    " AND (NOT :waiting OR wait_event_type = 'Lock')"
+                ),
+                {"waiting": waiting_on_a_lock},
+            ).scalar_one()
+
+    with engine.connect() as lock:
+        lock.execute(
+            sa.text("SELECT id FROM visit_request WHERE id = :id FOR UPDATE"),
+            {"id": ids[PURGE_CHUNK]},
+        )
+        job = start_job("purge", env)
+        try:
+            wait_until(
+                lambda: job_backends(waiting_on_a_lock=True) == 1,
+                "the purge waiting on the second chunk's first row",
+            )
+            assert purged() == PURGE_CHUNK
+        finally:
+            kill_9(job)
+        lock.rollback()
+    wait_until(lambda: job_backends() == 0, "the dead job's connection to end")
+    assert purged() == PURGE_CHUNK  # the second chunk, under way, was rolled back whole
+    with Session(engine) as session:
+        first_pass = dict(
+            session.exec(
+                select(VisitRequest.id, VisitRequest.pseudonymised_at).where(
+                    VisitRequest.pseudonymised_at.is_not(None)
+                )
+            ).all()
+        )
+    assert sorted(first_pass) == ids[:PURGE_CHUNK]
+
+    assert f"purge : {PURGED - PURGE_CHUNK}" in run_job("purge", env)
+    with Session(engine) as session:
+        after = {
+            r.id: r for r in session.exec(select(VisitRequest).where(VisitRequest.id.in_(ids)))
+        }
+        passes = session.exec(
+            select(AuditEntry).where(AuditEntry.action == "visit_request.pseudonymised")
+        ).all()
+    assert {i: r.nir for i, r in after.items()} == {
+        i: pseudonym(original, JOB_SECRET) for i, original in originals.items()
+    }
+    assert all(r.last_name == "" and r.phone == "" for r in after.values())
+    assert {i: after[i].pseudonymised_at for i in first_pass} == first_pass  # not redone
+    assert sorted(entry.details["count"] for entry in passes) == [200, PURGE_CHUNK, PURGE_CHUNK]
+    with app.app_context():
+        assert tasks.purge() == 0  # and a further run changes nothing

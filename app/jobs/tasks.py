@@ -20,6 +20,7 @@ from registry.visits import upkeep
 from registry.visits.planning import PlanSummary, plan_pass
 
 log = logging.getLogger("vdsi.jobs")
+PURGE_CHUNK = 500
 # Set by the scheduler: its jobs are stored by name and run with this application.
 _application: Flask | None = None
 
@@ -79,12 +80,20 @@ def follow_up() -> int:
 
 
 def purge() -> int:
+    """Every identity past the retention period, in chunks of one transaction each: a night's
+    backlog is purged whole, never holding the write lock long, and a run stopped midway leaves
+    whole chunks done, the rest for the next run."""
     settings = current_app.config["SETTINGS"]
-    with _writing() as session:
-        count = upkeep.purge_identities(
-            session, utcnow(), timedelta(days=settings.retention_days), settings.secret_key
-        )
-    return count
+    now, retention = utcnow(), timedelta(days=settings.retention_days)
+    total = 0
+    while True:
+        with _writing() as session:
+            count = upkeep.purge_identities(
+                session, now, retention, settings.secret_key, limit=PURGE_CHUNK
+            )
+        total += count
+        if count < PURGE_CHUNK:
+            return total
 
 
 def _run(name: str, job) -> None:

@@ -67,7 +67,7 @@ def purge_identities(
     """Closed requests older than the retention period lose the patient's identity: name,
     phone, street and notes are erased, the NIR replaced by a keyed pseudonym (the same patient
     keeps the same one, so counts stay right), the birth date kept to its year. The commune,
-    dates, status and everything billing needs remain. Idempotent; `limit` per run."""
+    dates, status and everything billing needs remain. Idempotent; `limit` at most, by id."""
     rows = list(
         session.exec(
             select(VisitRequest)
@@ -76,6 +76,7 @@ def purge_identities(
                 VisitRequest.status_changed_at <= now - retention,
                 VisitRequest.pseudonymised_at.is_(None),
             )
+            .order_by(VisitRequest.id)
             .limit(limit)
         )
     )
