@@ -46,23 +46,7 @@ def import_claims(
     """Classifies and stores the file's claims in one transaction. The same file twice is a
     409 (checked first, and enforced by a unique index for two imports at the same time)."""
     fingerprint = claim_file.claims_sha256
-    existing = session.exec(
-        select(ClaimImport).where(
-            (ClaimImport.sha256 == claim_file.sha256) | (ClaimImport.claims_sha256 == fingerprint)
-        )
-    ).first()
-    if existing is not None:
-        when = (
-            f"le {existing.imported_at:%d/%m/%Y} (import n° {existing.id}, « {existing.filename} »)"
-        )
-        if existing.sha256 == claim_file.sha256:
-            message = f"Ce fichier a déjà été importé {when} : il n'est pas importé deux fois."
-        else:
-            message = (
-                f"Ces facturations ont déjà été importées {when}, dans un fichier de présentation "
-                "différente : elles ne sont pas importées deux fois."
-            )
-        raise Conflict(message, import_id=existing.id)
+    _refuse_if_imported(session, claim_file)
     start, end = claim_file.period
     batch = ClaimImport(
         cpam_code=cpam_code,
@@ -80,7 +64,9 @@ def import_claims(
     try:
         session.flush()
     except sa.exc.IntegrityError as error:
+        # Another import of the same claims committed meanwhile: named as if it had come first.
         session.rollback()
+        _refuse_if_imported(session, claim_file)
         raise Conflict("Ce fichier vient d'être importé par ailleurs.") from error
     context = _context(session, claim_file.claims)
     items = [_classify(claim, context) for claim in claim_file.claims]
@@ -100,6 +86,27 @@ def import_claims(
         details={"file": batch.filename, "claims": batch.claim_count, "counts": batch.counts},
     )
     return batch
+
+
+def _refuse_if_imported(session: Session, claim_file: ClaimFile) -> None:
+    """A 409 naming the import that already holds this file or these claims."""
+    existing = session.exec(
+        select(ClaimImport).where(
+            (ClaimImport.sha256 == claim_file.sha256)
+            | (ClaimImport.claims_sha256 == claim_file.claims_sha256)
+        )
+    ).first()
+    if existing is None:
+        return
+    when = f"le {existing.imported_at:%d/%m/%Y} (import n° {existing.id}, « {existing.filename} »)"
+    if existing.sha256 == claim_file.sha256:
+        message = f"Ce fichier a déjà été importé {when} : il n'est pas importé deux fois."
+    else:
+        message = (
+            f"Ces facturations ont déjà été importées {when}, dans un fichier de présentation "
+            "différente : elles ne sont pas importées deux fois."
+        )
+    raise Conflict(message, import_id=existing.id)
 
 
 def _context(session: Session, claims: list[Claim]) -> Context:

@@ -237,7 +237,7 @@ def test_the_same_claims_imported_three_times_at_once_are_imported_once(
     app, db, client, make_user, agent
 ):
     """Two uploads of one CPAM extract and a third of the same claims laid out otherwise, at
-    the same moment: one import (201), two 409s, and no row of the refused ones."""
+    the same moment: one import (201), two 409s naming it, and no row of the refused ones."""
     content, expected = claims_scenario(db, client, agent)
     header, *lines = content.decode().splitlines()
     other_layout = "\n".join([header, *reversed(lines)]).encode()  # another file, same claims
@@ -256,6 +256,9 @@ def test_the_same_claims_imported_three_times_at_once_are_imported_once(
     assert sorted(status for status, _ in answers) == [201, 409, 409], answers
     summary = next(answer for status, answer in answers if status == 201)
     assert summary["counts"] == {name: 1 for name in expected}
+    # Each refusal names the import that holds the claims, as it would had it come later.
+    refusals = [answer for status, answer in answers if status == 409]
+    assert [answer.get("import_id") for answer in refusals] == [summary["id"]] * 2, refusals
     imports = db.exec(select(ClaimImport)).all()
     assert [batch.id for batch in imports] == [summary["id"]]
     items = db.exec(select(ReconciliationItem.import_id)).all()
