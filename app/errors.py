@@ -101,10 +101,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         status = error.code or 500
-        # Werkzeug's own descriptions are English: answer with ours.
-        if wants_problem_json():
-            return problem(status)
-        return _html(status)
+        # Werkzeug's own descriptions are English: answer with ours, but keep its headers
+        # (a 405 must name the allowed methods in Allow, RFC 9110).
+        response = problem(status) if wants_problem_json() else app.make_response(_html(status))
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     def _database_unavailable(error: sa.exc.SQLAlchemyError):
         app.logger.error(
