@@ -25,7 +25,7 @@ from aiosmtpd.controller import Controller
 from sqlmodel import Session, func, select
 
 from app import create_app
-from app.jobs import tasks
+from app.jobs import scheduler, tasks
 from app.jobs.tasks import PURGE_CHUNK
 from registry import api_tokens
 from registry.accounts import Role
@@ -51,7 +51,8 @@ class TcpProxy:
     listener and every connection through it (the database host gone); started again on the
     same port, the database is back. Between a client and the server: told to hold replies, it
     keeps what the server answers from then on, so the server has done the work and the client
-    never hears of it (a reply lost with the server that was sending it)."""
+    never hears of it (a reply lost with the server that was sending it). Told to cut at some
+    bytes, it drops the one connection that sends them (a connection lost at that statement)."""
 
     def __init__(self, target: tuple[str, int]):
         self.target = target
@@ -62,6 +63,8 @@ class TcpProxy:
         self.lock = threading.Lock()
         self.hold_replies = threading.Event()
         self.reply_held = threading.Event()
+        self.cut_at: bytes | None = None
+        self.cut = threading.Event()
 
     def start(self) -> None:
         listener = socket.socket()
@@ -113,6 +116,10 @@ class TcpProxy:
         holding = False
         try:
             while chunk := source.recv(65536):
+                if not replies and self.cut_at is not None and self.cut_at in chunk:
+                    self.cut_at = None
+                    self.cut.set()
+                    break
                 if replies and self.hold_replies.is_set():
                     holding = True
                     self.reply_held.set()
@@ -128,8 +135,9 @@ class TcpProxy:
 
 
 def through(proxy: TcpProxy, database_url: str) -> str:
+    """The database's URL through the proxy, in plain text (loopback) so it can see statements."""
     url = sa.engine.make_url(database_url).set(host="127.0.0.1", port=proxy.port)
-    return url.render_as_string(hide_password=False)
+    return url.update_query_dict({"sslmode": "disable"}).render_as_string(hide_password=False)
 
 
 def no_internals(text: str) -> None:
@@ -183,6 +191,49 @@ def test_the_database_going_away_gives_503s_and_the_same_app_recovers_when_it_re
         proxy.start()
         assert answers() == (200, 200, 200)
     finally:
+        proxy.stop()
+        app.extensions["engine"].dispose()
+
+
+def test_the_scheduler_loses_its_connection_in_the_middle_of_a_pass_and_carries_on(
+    database_url, db
+):
+    """The connection to the database dropped while the scheduler stores a job's next run time
+    (a network blip, a failover): the scheduler, its lease still held, goes on running jobs."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a connection to drop at one statement: PostgreSQL (SQLite is a file)")
+    server = sa.engine.make_url(database_url)
+    proxy = TcpProxy((server.host or "127.0.0.1", server.port or 5432))
+    proxy.start()
+    settings = {"delivery_seconds": 1, "planning_seconds": 1, "scheduler_lease_seconds": 2}
+    app = create_app(settings_for(through(proxy, database_url), **settings))
+    tasks.bind(app)
+    elector = scheduler.Elector(app)
+    try:
+        elector.start()
+        wait_until(lambda: elector.scheduler is not None, "the scheduler to start")
+        proxy.cut_at = b"UPDATE apscheduler_jobs"
+        assert proxy.cut.wait(30), "no job's next run time stored"
+        enqueue(
+            db,
+            key="after-the-blip",
+            to=Recipient(None, "idel@exemple.fr"),
+            subject="Nouvelle visite proposée à Foix",
+            body="Répondre : https://vdsi.exemple.fr/nurse/offers",
+            channels=["console"],
+        )
+        db.commit()
+        elector.scheduler.wakeup()  # its next pass now, not after the retry interval
+        wait_until(
+            lambda: (
+                outbox_by_subject(db.get_bind())
+                == {"Nouvelle visite proposée à Foix": ("sent", False)}
+            ),
+            "the message sent by the delivery job after the blip",
+        )
+    finally:
+        elector.stop()
+        elector.join(timeout=10)
         proxy.stop()
         app.extensions["engine"].dispose()
 

@@ -90,8 +90,24 @@ class Elector(threading.Thread):
             log.exception("scheduler lease not released")
 
 
+class RetryingScheduler(BackgroundScheduler):
+    """APScheduler 3 tries again when reading the due jobs fails, but an error while it stores a
+    job's next run time (the database lost in the middle of a pass) ends its thread for good,
+    the lease still renewed: no job would run again until a restart. Such a pass is logged and
+    tried again; a job whose next time was not stored is due again then (jobs are idempotent)."""
+
+    def _process_jobs(self):
+        try:
+            return super()._process_jobs()
+        except Exception:
+            log.exception(
+                "scheduler pass failed; trying again in %s s", self.jobstore_retry_interval
+            )
+            return self.jobstore_retry_interval
+
+
 def _start(engine, settings: Settings) -> BackgroundScheduler:
-    scheduler = BackgroundScheduler(
+    scheduler = RetryingScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 24 * 3600},
         timezone=UTC,
