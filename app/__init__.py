@@ -4,11 +4,27 @@ from datetime import timedelta
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug import routing
+from werkzeug.exceptions import NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import PROJECT_ROOT, Settings
 
 csrf = CSRFProtect()
+# Row ids are `integer` columns (32 bits on PostgreSQL): a larger number in a path names no row.
+MAX_ROW_ID = 2**31 - 1
+
+
+class IntegerConverter(routing.IntegerConverter):
+    """`<int:…>` in routes (all row ids): a number no row can have is a 404, whatever the
+    method, rather than an overflow in the database driver."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > MAX_ROW_ID:
+            # Not ValidationError: Werkzeug would then try the path's other methods (a 405).
+            raise NotFound()
+        return number
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -18,6 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder="static",
     )
+    app.url_map.converters["int"] = IntegerConverter
     app.config.update(settings.flask_config())
     app.permanent_session_lifetime = timedelta(hours=settings.session_hours)
     if settings.proxy_hops:
