@@ -128,7 +128,7 @@ def _times(value: Any, errors: ErrorCollector, _now) -> list[str]:
         raise ValueError("Une liste parmi morning, afternoon, evening est attendue.")
     chosen = []
     for index, name in enumerate(value):
-        if name not in TIMES_OF_DAY:
+        if not isinstance(name, str) or name not in TIMES_OF_DAY:
             errors.add(
                 f"preferred_times[{index}]", "Valeurs possibles : morning, afternoon, evening."
             )
