@@ -1,5 +1,7 @@
 """JSON API for the nurse registry: enrolment, reading, updates and status changes."""
 
+import re
+
 from flask import g, jsonify, request, url_for
 
 from app.blueprints.api import blueprint, json_body, roles
@@ -7,15 +9,16 @@ from app.db import get_session
 from app.geocoding import geocoder
 from app.pagination import requested_page, requested_per_page
 from registry.accounts import Role
-from registry.errors import NotFound, PermissionDenied, invalid
+from registry.errors import ErrorCollector, NotFound, PermissionDenied, invalid
 from registry.geo.communes import commune_directory
 from registry.nurses import services
-from registry.nurses.models import Nurse, NurseStatus
+from registry.nurses.models import Nurse, NurseStatus, Skill
 from registry.nurses.queries import list_nurses
 from registry.nurses.schema import parse_nurse_input
 from registry.nurses.services import NurseDetails
 
 MANAGERS = (Role.COORDINATOR, Role.ADMIN)
+INSEE_CODE = re.compile(r"\d{5}|2[AB]\d{3}")
 # What a nurse may not change on her own record: her identifiers are checked by the URPS.
 LOCKED_FOR_NURSE = ("rpps", "am_number")
 
@@ -100,17 +103,24 @@ def create_nurse():
 @blueprint.get("/nurses")
 @roles(*MANAGERS)
 def list_nurses_endpoint():
+    errors = ErrorCollector()
     status = request.args.get("status", "")
     if status and status not in NurseStatus.__members__.values():
-        invalid("status", f"Statut inconnu. Valeurs : {', '.join(NurseStatus)}.")
+        errors.add("status", f"Statut inconnu. Valeurs : {', '.join(NurseStatus)}.")
     insee = request.args.get("insee", "").strip().upper()
+    if insee and not INSEE_CODE.fullmatch(insee):
+        errors.add("insee", "Code INSEE de 5 caractères attendu (ex. 09122, 2A004).")
+    skill = request.args.get("skill", "")
+    if skill and skill not in Skill.__members__.values():
+        errors.add("skill", f"Compétence inconnue. Valeurs : {', '.join(Skill)}.")
+    errors.raise_if_any()
     page, per_page = requested_page(), requested_per_page()
     db = get_session()
     rows, total = list_nurses(
         db,
         status=status,
         insee_codes=[insee] if insee else None,
-        skill=request.args.get("skill", ""),
+        skill=skill,
         page=page,
         per_page=per_page,
     )
