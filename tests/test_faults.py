@@ -1,7 +1,8 @@
-"""Faults the platform survives: the database going away and coming back under a running app
-(through a real TCP hop the test cuts), and kill -9 of the serving or job process in the middle
-of its work. What was acknowledged is kept, once; what was not is done once on the next try.
-(SMTP down, messages queued then sent once: tests/test_notifications.py.)"""
+"""Faults the platform survives: the database going away and coming back under a running app,
+or lost in the middle of a scheduler pass (through a real TCP hop the test cuts), and kill -9
+of the serving or job process in the middle of its work. What was acknowledged is kept, once;
+what was not is done once on the next try. (SMTP down, messages queued then sent once when it
+returns: tests/test_notifications.py.)"""
 
 import asyncio
 import contextlib
@@ -187,9 +188,15 @@ def test_the_database_going_away_gives_503s_and_the_same_app_recovers_when_it_re
         assert api.get_json()["detail"].startswith(UNAVAILABLE)
         assert api.headers["Retry-After"]
         no_internals(api.get_data(as_text=True))
+        booking = {"Idempotency-Key": "during-the-outage", **bearer}
+        body = request_document()
+        refused = client.post("/api/v1/visit-requests", json=body, headers=booking)
+        assert (refused.status_code, refused.mimetype) == (503, PROBLEM)
 
         proxy.start()
         assert answers() == (200, 200, 200)
+        # The booking refused while the database was away had left nothing: retried, it is made.
+        assert client.post("/api/v1/visit-requests", json=body, headers=booking).status_code == 201
     finally:
         proxy.stop()
         app.extensions["engine"].dispose()
