@@ -8,7 +8,7 @@ from flask import Response
 from werkzeug.datastructures import MultiDict
 
 from billing import records
-from registry.errors import ErrorCollector
+from registry.errors import ErrorCollector, invalid
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,13 @@ def csv_response(text: str, filename: str) -> Response:
     )
 
 
+CSV_FORMATS = ("fr", "excel", "point-virgule")
+
+
 def wants_french(args: MultiDict) -> bool:
-    """`format=fr`: `;`, decimal comma and JJ/MM/AAAA, as French spreadsheets open directly."""
-    return (args.get("format") or "").lower() in {"fr", "excel", "point-virgule"}
+    """`format=fr`: `;`, decimal comma and JJ/MM/AAAA, as French spreadsheets open directly;
+    no format, the plain CSV; any other is refused rather than silently ignored."""
+    text = (args.get("format") or "").strip().lower()
+    if text and text not in CSV_FORMATS:
+        invalid("format", "Format inconnu : « fr » pour un tableur français, rien sinon.")
+    return bool(text)

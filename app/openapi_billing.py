@@ -1,5 +1,6 @@
 """The billing part of the OpenAPI document: records, their CSV export, reconciliation imports."""
 
+from app.billing_params import CSV_FORMATS
 from app.openapi import (
     API,
     Schema,
@@ -197,7 +198,7 @@ def billing_paths() -> dict[str, dict]:
                     "décimale et dates JJ/MM/AAAA, pour les tableurs français.",
                     parameters=(
                         *filters,
-                        query("format", string(enum=["fr"]), "fr : variante tableur français."),
+                        query("format", string(enum=list(CSV_FORMATS)), CSV_FORMAT_NOTE),
                     ),
                     responses={"422": shared("ValidationFailed"), "403": shared("Forbidden")},
                 ),
@@ -278,6 +279,9 @@ def billing_paths() -> dict[str, dict]:
             ),
         },
     }
+
+
+CSV_FORMAT_NOTE = "fr (ou excel, point-virgule) : variante tableur français ; absent : CSV simple."
 
 
 def csv_responses() -> dict:

@@ -1,5 +1,6 @@
 """The steering part of the OpenAPI document: the indicators, as JSON and as CSV."""
 
+from app.billing_params import CSV_FORMATS
 from app.openapi import (
     API,
     Schema,
@@ -15,7 +16,7 @@ from app.openapi import (
     shared,
     string,
 )
-from app.openapi_billing import DECIMAL, csv_responses
+from app.openapi_billing import CSV_FORMAT_NOTE, DECIMAL, csv_responses
 from registry.accounts import Role
 from steering.tables import COLUMNS, HEADINGS, TABLES
 
@@ -135,7 +136,7 @@ def steering_paths() -> dict[str, dict]:
                     parameters=(
                         *filters,
                         query("table", string(enum=["periodes", *TABLES]), "Le tableau."),
-                        query("format", string(enum=["fr"]), "fr : variante tableur français."),
+                        query("format", string(enum=list(CSV_FORMATS)), CSV_FORMAT_NOTE),
                     ),
                     responses={"422": shared("ValidationFailed"), "403": shared("Forbidden")},
                 ),

@@ -89,11 +89,11 @@ def get_record(record_id: int):
 @blueprint.get("/billing/records.csv")
 @roles(Role.NURSE, Role.CPAM)
 def records_csv():
+    french = wants_french(request.args)
     db = get_session()
     rows, lines = exports.records_with_lines(db, _query(_scope()))
     records.read_records(db, [row.id for row in rows], actor=g.api_user, purpose="api-csv")
     db.commit()
-    french = wants_french(request.args)
     text = exports.to_csv(exports.csv_rows(rows, lines), exports.CSV_COLUMNS, french=french)
     return csv_response(text, "factures-vdsi-fr.csv" if french else "factures-vdsi.csv")
 

@@ -199,11 +199,11 @@ def statement_page(scope: Scope):
 
 def csv_export(scope: Scope):
     query, _period = _filters(scope)
+    french = wants_french(request.args)
     db = get_session()
     rows, lines = exports.records_with_lines(db, query)
     records.read_records(db, [row.id for row in rows], actor=current_user, purpose="csv")
     db.commit()
-    french = wants_french(request.args)
     text = exports.to_csv(exports.csv_rows(rows, lines), exports.CSV_COLUMNS, french=french)
     suffix = "-fr" if french else ""
     return csv_response(text, f"factures-vdsi{suffix}.csv")
