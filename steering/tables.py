@@ -148,9 +148,11 @@ def csv_filename(indicators: Indicators, name: str, french: bool) -> str:
     return f"indicateurs-{name}-{where}-{filters.start}-{filters.end}{suffix}.csv"
 
 
-def _json(value):
-    if isinstance(value, Decimal):
+def _json(name: str, value):
+    if name == "montant_facture":
         return str(value)  # money as the billing API gives it: "1234.50"
+    if isinstance(value, Decimal):
+        return float(value)  # a share, a time or a mean, already rounded: a JSON number
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
@@ -161,7 +163,7 @@ def document(indicators: Indicators) -> dict:
     filters = indicators.filters
 
     def figures(f: Figures) -> dict:
-        return {name: _json(value) for name, value in period_row(f).items()}
+        return {name: _json(name, value) for name, value in period_row(f).items()}
 
     return {
         "from": filters.start.isoformat(),
