@@ -123,7 +123,7 @@ def visit_paths() -> dict[str, dict]:
     request_id = path_id("request_id", "de la demande")
     offer_missing = problem("Proposition introuvable ou adressée à quelqu'un d'autre.")
     visit_missing = problem("Visite introuvable, non acceptée ou tenue par quelqu'un d'autre.")
-    closed = problem("La visite a changé d'état ou est close.", "StatusConflictProblem")
+    closed = problem("La visite a changé d'état ou est close.")
 
     def visit_action(name, summary, body, ok="200") -> dict:
         return operation(
@@ -168,7 +168,7 @@ def visit_paths() -> dict[str, dict]:
                     "200": answer("La visite, désormais la vôtre.", ref("Visit")),
                     **JSON_BODY_ERRORS,
                     "404": offer_missing,
-                    "409": problem("Déjà prise, déclinée ou expirée.", "StatusConflictProblem"),
+                    "409": problem("Déjà prise, déclinée ou expirée."),
                     "422": shared("ValidationFailed"),
                 },
             ),
@@ -188,7 +188,7 @@ def visit_paths() -> dict[str, dict]:
                     ),
                     **JSON_BODY_ERRORS,
                     "404": offer_missing,
-                    "409": problem("Déjà répondue ou expirée.", "StatusConflictProblem"),
+                    "409": problem("Déjà répondue ou expirée."),
                     "422": shared("ValidationFailed"),
                 },
             ),
