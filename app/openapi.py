@@ -109,10 +109,12 @@ def parameter(name: str) -> dict:
 
 
 def query(name: str, schema: Schema, description: str) -> dict:
+    """An optional query parameter; sent empty (as a form sends it) it counts as absent."""
     return {
         "name": name,
         "in": "query",
         "required": False,
+        "allowEmptyValue": True,
         "schema": schema,
         "description": description,
     }
