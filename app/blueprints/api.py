@@ -58,8 +58,14 @@ def me():
 
 
 def json_body() -> Any:
-    """The request's JSON document; a body that is not JSON is a 400 naming the problem."""
-    body = request.get_json(force=True, silent=True)
+    """The request's JSON document; a body that is not JSON, or not sent as JSON, is a 400
+    naming the problem."""
+    if not request.is_json:
+        raise DomainError(
+            "Le corps de la requête doit être un document JSON, envoyé avec l'en-tête "
+            "Content-Type: application/json."
+        )
+    body = request.get_json(silent=True)
     if body is None:
         raise DomainError("Le corps de la requête doit être un document JSON valide.")
     return body
