@@ -301,8 +301,8 @@ def stored_by_key(engine: sa.Engine) -> dict[str, list[int]]:
         return found
 
 
-BURST = 40
-HOLD_AFTER = 15
+BURST = 30
+HOLD_AFTER = 10
 
 
 def test_kill_9_during_a_burst_keeps_every_acknowledged_booking_once_and_retries_add_none_twice(
