@@ -14,7 +14,8 @@ from app.db import get_session
 from app.errors import problem
 from registry.accounts import Role
 from registry.api_tokens import user_for_token
-from registry.errors import DomainError
+from registry.errors import DomainError, FieldError, ValidationFailed
+from registry.text import nul_paths
 
 blueprint = Blueprint("api", __name__)
 
@@ -68,4 +69,13 @@ def json_body() -> Any:
     body = request.get_json(silent=True)
     if body is None:
         raise DomainError("Le corps de la requête doit être un document JSON valide.")
+    return without_nul(body)
+
+
+def without_nul(body: Any) -> Any:
+    """`body`, unless one of its texts holds a NUL character: a 422 naming each such field."""
+    message = "Le caractère nul (U+0000) n'est pas admis dans un texte."
+    paths = nul_paths(body)
+    if paths:
+        raise ValidationFailed([FieldError(path, message) for path in paths])
     return body
