@@ -53,6 +53,21 @@ def month_of(args: MultiDict, today: date) -> date:
         raise
 
 
+# The largest id a row can have (PostgreSQL's integer): a larger one names no nurse.
+MAX_ROW_ID = 2**31 - 1
+
+
+def nurse_filter(args: MultiDict) -> int | None:
+    """`nurse`: the id of a nurse of the list, or nothing; any other text is a 422 in French
+    (never a number the database cannot compare)."""
+    text = (args.get("nurse") or "").strip()
+    if not text:
+        return None
+    if not text.isdecimal() or not 0 < int(text) <= MAX_ROW_ID:
+        invalid("nurse", f"« {text[:20]} » ne désigne aucun·e infirmier·e de la liste.")
+    return int(text)
+
+
 def records_query(args: MultiDict, *, nurse_id: int | None, cpam_code: str | None):
     """The billing records the filters `from`, `to` and `insee` select, within a nurse's or a
     CPAM's records; and the period read."""

@@ -91,6 +91,9 @@ def init_app(app: Flask) -> None:
             if isinstance(error, ValidationFailed):
                 extra["errors"] = [_field_error(e) for e in error.errors]
             return problem(error.status, error.detail, title=error.title, **extra)
+        if isinstance(error, ValidationFailed) and error.errors:
+            # A page has no field to show them by: the page says what was wrong.
+            return _html(error.status, " ".join(e.message for e in error.errors))
         return _html(error.status, error.detail)
 
     @app.errorhandler(CSRFError)

@@ -9,7 +9,13 @@ from flask_login import current_user
 from sqlalchemy import select as sa_select
 
 from app.billing_forms import CorrectionForm
-from app.billing_params import csv_response, month_of, records_query, wants_french
+from app.billing_params import (
+    csv_response,
+    month_of,
+    nurse_filter,
+    records_query,
+    wants_french,
+)
 from app.db import begin_write, get_session
 from app.pagination import Page, requested_page
 from billing import exports, records
@@ -55,7 +61,7 @@ def add_routes(blueprint: Blueprint, scope: Callable[[], Scope]) -> None:
 
 
 def _filters(scope: Scope):
-    nurse_id = scope.nurse.id if scope.nurse else request.args.get("nurse", type=int)
+    nurse_id = scope.nurse.id if scope.nurse else nurse_filter(request.args)
     return records_query(request.args, nurse_id=nurse_id, cpam_code=scope.cpam_code)
 
 
@@ -169,14 +175,12 @@ def statement_page(scope: Scope):
     db = get_session()
     try:
         month = month_of(request.args, utcnow().date())
+        nurse = scope.nurse or db.get(Nurse, nurse_filter(request.args) or 0)
     except ValidationFailed as error:
         flash(" ".join(e.message for e in error.errors), "error")
         return redirect(scope.url("list"))
-    nurse = scope.nurse
     if nurse is None:
-        nurse = db.get(Nurse, request.args.get("nurse", type=int) or 0)
-        if nurse is None:
-            abort(404)
+        abort(404)
     statement = exports.statement(db, nurse.id, month)
     if scope.cpam_code:
         statement = exports.Statement(

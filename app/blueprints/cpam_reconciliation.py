@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlmodel import select
 
 from app.billing_forms import ClaimImportForm, mapping_fields
-from app.billing_params import csv_response, period_of, wants_french
+from app.billing_params import csv_response, nurse_filter, period_of, wants_french
 from app.blueprints.agent import progress_of
 from app.blueprints.cpam import blueprint
 from app.db import begin_write, get_session
@@ -153,7 +153,7 @@ def _filters() -> ItemFilters:
         classification=shown,
         start=period.start,
         end=period.end,
-        nurse_id=request.args.get("nurse", type=int),
+        nurse_id=nurse_filter(request.args),
         insee=(request.args.get("insee") or "").strip(),
     )
 
