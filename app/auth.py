@@ -174,6 +174,7 @@ def logout():
         target_id=current_user.id,
         ip_address=client_ip(),
     )
+    accounts.end_sessions(db, accounts.get_user(db, current_user.id))
     db.commit()
     logout_user()
     session.clear()

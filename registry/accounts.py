@@ -198,6 +198,13 @@ def change_role(session: Session, user: User, role: str, *, actor: object) -> No
     )
 
 
+def end_sessions(session: Session, user: User) -> None:
+    """Every signed-in session of the account ends, a copy of its cookie included (sessions
+    live in signed cookies: only a new nonce makes an old one useless)."""
+    user.session_nonce = secrets.token_hex(8)
+    session.add(user)
+
+
 def set_active(session: Session, user: User, active: bool, *, actor: object) -> None:
     if user.active == active:
         return
