@@ -329,6 +329,18 @@ def import_for(session: Session, import_id: int, cpam_code: str) -> ClaimImport:
     return batch
 
 
+def read_items(session: Session, batch: ClaimImport, *, actor: object, purpose: str) -> None:
+    """An import's claims name patients (their NIR): every display of them is audited."""
+    audit.record(
+        session,
+        actor=actor,
+        action="claim_import.read",
+        target_type="claim_import",
+        target_id=batch.id,
+        details={"purpose": purpose},
+    )
+
+
 @dataclass(frozen=True)
 class Week:
     monday: date

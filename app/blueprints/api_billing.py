@@ -166,7 +166,7 @@ def _cpam() -> str:
 @roles(Role.CPAM)
 def get_anomalies(import_id: int):
     db = get_session()
-    service.import_for(db, import_id, _cpam())
+    batch = service.import_for(db, import_id, _cpam())
     shown = request.args.get("class", "")
     if shown and shown not in Classification.__members__.values():
         invalid("class", f"Classe inconnue. Classes : {', '.join(Classification)}.")
@@ -177,6 +177,8 @@ def get_anomalies(import_id: int):
     query = service.anomalies_query(import_id, filters)
     page, per_page = requested_page(), requested_per_page()
     items, total = page_of(db, query, service.ITEM_ORDER, page, per_page)
+    service.read_items(db, batch, actor=g.api_user, purpose="api")
+    db.commit()
     return jsonify(
         items=[
             {

@@ -164,8 +164,10 @@ def report_visit(request_id: int):
     body = json_body()
     begin_write(db)
     reports.file_report(db, request_id, nurse, body, actor=g.api_user)
+    visit = offers.held_visit(db, request_id, nurse)
+    read_patient(db, visit, actor=g.api_user, purpose="api")  # the answer names the patient
     db.commit()
-    response = jsonify(visit_document(offers.held_visit(db, request_id, nurse)))
+    response = jsonify(visit_document(visit))
     response.status_code = 201
     return response
 
@@ -179,6 +181,7 @@ def visit_unreachable(request_id: int):
     reason = body.get("reason", "") if isinstance(body, dict) else ""
     begin_write(db)
     visit = reports.mark_unreachable(db, request_id, nurse, str(reason), actor=g.api_user)
+    read_patient(db, visit, actor=g.api_user, purpose="api")
     db.commit()
     return jsonify(visit_document(visit))
 
@@ -207,5 +210,6 @@ def reschedule_visit(request_id: int):
         invalid("appointment_at", "Indiquez la nouvelle heure du rendez-vous.")
     begin_write(db)
     visit = offers.reschedule(db, request_id, nurse, appointment, actor=g.api_user)
+    read_patient(db, visit, actor=g.api_user, purpose="api")
     db.commit()
     return jsonify(visit_document(visit))

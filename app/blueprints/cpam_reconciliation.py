@@ -176,6 +176,8 @@ def reconciliation_import(import_id: int):
         PER_PAGE,
     )
     nurses = service.nurses_of_import(db, import_id)
+    service.read_items(db, batch, actor=current_user, purpose="page")
+    db.commit()
     return render_template(
         "cpam/reconciliation_import.html",
         batch=batch,
@@ -191,8 +193,10 @@ def reconciliation_import(import_id: int):
 @blueprint.get("/reconciliation/<int:import_id>/anomalies.csv")
 def reconciliation_anomalies(import_id: int):
     db = get_session()
-    service.import_for(db, import_id, current_user.cpam_code)
+    batch = service.import_for(db, import_id, current_user.cpam_code)
     items = service.anomalies(db, import_id, _filters())
+    service.read_items(db, batch, actor=current_user, purpose="csv")
+    db.commit()
     french = wants_french(request.args)
     text = to_csv((anomaly_row(item) for item in items), ANOMALY_COLUMNS, french=french)
     return csv_response(text, f"anomalies-import-{import_id}{'-fr' if french else ''}.csv")

@@ -220,6 +220,8 @@ def report_page(request_id: int):
             flash("Compte rendu déposé : la visite est faite et facturée.", "success")
             return redirect(url_for("nurse.visits_page"))
     status = 422 if request.method == "POST" else 200
+    read_patient(db, visit, actor=current_user, purpose="report")  # the page names the patient
+    db.commit()
     page = render_template(
         "nurse/report.html",
         visit=visit,
