@@ -19,11 +19,13 @@ class FallbackGeocoder:
     def geocode(self, query: GeocodeQuery) -> GeocodeResult:
         if not query.street.strip():
             return self.commune_level.geocode(query)
+        # The street is a patient's home: the log names the commune only.
+        place = f"{query.postal_code} {query.commune}".strip()
         try:
             return self.street_level.geocode(query)
         except GeocoderUnavailable:
-            log.warning("Address service unavailable; commune point used for %s", query)
+            log.warning("Address service unavailable; commune point used in %s", place)
         except GeocodingFailed as failure:
             # The commune geocoder decides on the postal code and commune, with suggestions.
-            log.info("Address not found (%s); commune level used for %s", failure.message, query)
+            log.info("Address not found (%s); commune level used in %s", failure.message, place)
         return self.commune_level.geocode(query)

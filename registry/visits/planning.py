@@ -42,14 +42,17 @@ NO_RADIUS = 0.0
 
 @dataclass
 class PlanSummary:
+    """What a pass did. Its text (logged by the scheduler) gives counts: the requests and
+    offers it holds are left out, as a request's text would name its patient."""
+
     expired: int = 0
     waiting: int = 0
-    offered: list[Offer] = field(default_factory=list)
+    offered: list[Offer] = field(default_factory=list, repr=False)
     unassigned: Counter = field(default_factory=Counter)  # reason -> requests
     overdue: int = 0
     seconds: float = 0.0
     # Requests that have just become unassigned: to tell agents and coordinators.
-    flagged: list[VisitRequest] = field(default_factory=list)
+    flagged: list[VisitRequest] = field(default_factory=list, repr=False)
 
     def describe(self) -> str:
         parts = [
