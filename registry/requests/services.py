@@ -338,7 +338,8 @@ def transition_if(
 
 
 def _record_move(session, request, current, target, *, actor, reason) -> None:
-    """A status change in the request's history and in the audit log."""
+    """A status change in the request's history, with its reason, and in the audit log,
+    without: a reason may name the patient, and the audit log outlives the retention purge."""
     _record(session, request, current, target, actor=actor, reason=reason)
     audit.record(
         session,
@@ -346,7 +347,7 @@ def _record_move(session, request, current, target, *, actor, reason) -> None:
         action="visit_request.status_changed",
         target_type="visit_request",
         target_id=request.id,
-        details={"from": current.value, "to": target.value, "reason": reason},
+        details={"from": current.value, "to": target.value},
     )
 
 

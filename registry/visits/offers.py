@@ -315,7 +315,9 @@ def hand_back(
         action="visit.handed_back",
         target_type="visit_request",
         target_id=request.id,
-        details={"reason": reason},
+        # Her words stay in the history and on the offer, which the retention purge erases;
+        # the audit log is never erased, so it keeps only who did what, when.
+        details={"nurse": nurse.id},
     )
     return request
 

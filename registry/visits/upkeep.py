@@ -6,10 +6,14 @@ import hashlib
 import hmac
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
 from registry import audit
-from registry.requests.models import RequestStatus, VisitRequest
+from registry.geo.cache import GeocodeCacheEntry
+from registry.geo.communes import commune_directory
+from registry.requests.models import RequestEvent, RequestStatus, VisitRequest
+from registry.visits.models import Offer, VisitReport
 
 S = RequestStatus
 NOT_YET_HELD = (S.RECEIVED, S.OFFERED, S.UNASSIGNED)
@@ -66,8 +70,11 @@ def purge_identities(
 ) -> int:
     """Closed requests older than the retention period lose the patient's identity: name,
     phone, street and notes are erased, the NIR replaced by a keyed pseudonym (the same patient
-    keeps the same one, so counts stay right), the birth date kept to its year. The commune,
-    dates, status and everything billing needs remain. Idempotent; `limit` at most, by id."""
+    keeps the same one, so counts stay right), the birth date kept to its year, the home's
+    point moved to its commune's. The words people wrote about the visit go too (reasons in its
+    history, the nurses' notes on its offers, the social needs of its report), and the
+    addresses the geocoding cache keeps from that long ago. The commune, dates, status, the
+    report's findings and everything billing needs remain. Idempotent; `limit` at most, by id."""
     rows = list(
         session.exec(
             select(VisitRequest)
@@ -89,8 +96,24 @@ def purge_identities(
         request.notes = ""
         request.cancel_reason = ""  # the agent's words may tell the patient's circumstances
         request.birth_date = date(request.birth_date.year, 1, 1)
+        # A street-level point is the home itself: the commune's is all the map needs.
+        commune = commune_directory().get(request.insee)
+        if commune is not None:
+            request.latitude, request.longitude = commune.latitude, commune.longitude
         request.pseudonymised_at = now
         session.add(request)
+    ids = [request.id for request in rows]
+    if ids:
+        session.execute(
+            update(RequestEvent).where(RequestEvent.request_id.in_(ids)).values(reason="")
+        )
+        session.execute(update(Offer).where(Offer.request_id.in_(ids)).values(answer_note=""))
+        session.execute(
+            update(VisitReport).where(VisitReport.request_id.in_(ids)).values(social_needs="")
+        )
+    session.execute(
+        delete(GeocodeCacheEntry).where(GeocodeCacheEntry.created_at <= now - retention)
+    )
     if rows:
         audit.record(
             session,
