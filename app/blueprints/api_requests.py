@@ -102,8 +102,11 @@ def create_visit_request():
 def get_visit_request(request_id: int):
     db = get_session()
     visit = services.request_for(db, request_id, g.api_user, purpose="api")
+    # Read in the transaction that audits the read: after its commit, a new one would be begun
+    # (and the connection checked out and pinged again) for the history alone.
+    document = request_document(visit, services.history_of(db, visit.id))
     db.commit()
-    return jsonify(request_document(visit, services.history_of(db, visit.id)))
+    return jsonify(document)
 
 
 @blueprint.get("/visit-requests")
@@ -139,5 +142,6 @@ def cancel_visit_request(request_id: int):
     reason = body.get("reason", "") if isinstance(body, dict) else ""
     for nurse_id in services.cancel_request(db, visit, str(reason), actor=g.api_user):
         notify.visit_cancelled(db, visit, nurse_id)
+    document = request_document(visit, services.history_of(db, visit.id))
     db.commit()
-    return jsonify(request_document(visit, services.history_of(db, visit.id)))
+    return jsonify(document)
