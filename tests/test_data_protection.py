@@ -485,6 +485,14 @@ def _book_on_the_page(client, document: dict, key: str) -> int:
     return int(answer.headers["Location"].rsplit("/", 1)[1])
 
 
+@pytest.fixture
+def jobs(app):
+    """The jobs' entry points bound to the app, as the scheduler runs them (logging results)."""
+    tasks.bind(app)
+    yield tasks
+    tasks.bind(None)
+
+
 def test_a_whole_flow_writes_no_patient_identity_in_logs_emails_or_sms(
     app,
     db,
@@ -493,10 +501,10 @@ def test_a_whole_flow_writes_no_patient_identity_in_logs_emails_or_sms(
     inbox,
     gateway,
     ban,  # noqa: F811
+    jobs,
 ):
     p = platform
     messages, _port = inbox
-    tasks.bind(app)  # the jobs run as the scheduler runs them, logging their results
     agent_page, nurse_page = app.test_client(), app.test_client()
     login(agent_page, p.agent.email)
     first_nurse = p.nurses[0]
@@ -518,8 +526,8 @@ def test_a_whole_flow_writes_no_patient_identity_in_logs_emails_or_sms(
     _page(agent_page, f"/agent/requests/{down}")
     _page(agent_page, "/agent/?status=all")
 
-    tasks.planning_job()
-    tasks.delivery_job()
+    jobs.planning_job()
+    jobs.delivery_job()
     # The nurses answer: the first on her phone's pages, the other by the API.
     for request_id in (down, unplaced, visited):
         offer, nurse = p.offer_of(request_id)
@@ -537,17 +545,17 @@ def test_a_whole_flow_writes_no_patient_identity_in_logs_emails_or_sms(
     report = {**REPORT, "visited_at": utcnow().isoformat()}
     p.nurse_call(holder, "POST", f"/api/v1/visits/{visited}/report", report, 201)
     p.call("agent", "POST", f"/api/v1/visit-requests/{unplaced}/cancel", {"reason": "Doublon"})
-    tasks.delivery_job()
+    jobs.delivery_job()
     # Later: the at-risk warning, the J+4 reminder, the purge, as the scheduler runs them.
     with time_machine.travel(utcnow() + timedelta(hours=20)):
-        tasks.escalation_job()
-        tasks.delivery_job()
+        jobs.escalation_job()
+        jobs.delivery_job()
     with time_machine.travel(utcnow() + timedelta(days=5)):
-        tasks.follow_up_job()
-        tasks.delivery_job()
+        jobs.follow_up_job()
+        jobs.delivery_job()
     with time_machine.travel(utcnow() + timedelta(days=100)):
-        tasks.purge_job()
-        tasks.planning_job()
+        jobs.purge_job()
+        jobs.planning_job()
 
     sent = [_mail_text(message) for message in messages.messages]
     texts = [text["text"] for text in gateway.texts]
