@@ -8,11 +8,11 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run serve test pdf-libraries bench bench-eligibility bench-matching bench-indicators lint format install install-test browser clean
+.PHONY: run serve test audit pdf-libraries bench bench-eligibility bench-matching bench-indicators lint format install install-test browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip 'setuptools>=78.1.1'
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python pdf-libraries
 	$(BIN)/pip install --quiet -e .
@@ -47,7 +47,8 @@ serve: install
 	@test -n "$$SECRET_KEY" || { echo "SECRET_KEY doit être défini (voir README)"; exit 1; }
 	APP_ENV=production $(FLASK) db upgrade
 	APP_ENV=production $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-3} \
-		--access-logfile - 'app.wsgi:application'
+		--access-logfile - --access-logformat '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms' \
+		'app.wsgi:application'
 
 ## browser: Debian's Chromium for the browser tests (never a downloaded browser build)
 browser:
@@ -70,6 +71,11 @@ bench-matching: $(VENV)/.installed-bench
 ## bench-indicators: the steering indicators on a year of data, 100 000 visits (docs/benchmarks.md)
 bench-indicators: install
 	$(BIN)/python -m benchmarks.indicators
+
+## audit: known vulnerabilities in the installed dependencies (PyPI advisories; needs network)
+audit: install-test
+	$(BIN)/pip install --quiet 'pip-audit>=2.9,<3'
+	$(BIN)/pip-audit --strict --skip-editable --progress-spinner off
 
 lint: install-test
 	$(BIN)/ruff check .
