@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run serve test audit pdf-libraries bench bench-eligibility bench-matching bench-indicators lint format install install-test browser clean
+.PHONY: run serve test audit fuzz bench-load pdf-libraries bench bench-eligibility bench-matching bench-indicators lint format install install-test browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,14 @@ bench-matching: $(VENV)/.installed-bench
 ## bench-indicators: the steering indicators on a year of data, 100 000 visits (docs/benchmarks.md)
 bench-indicators: install
 	$(BIN)/python -m benchmarks.indicators
+
+## fuzz: the hostile-input suite with many more generated cases per API operation
+fuzz: install-test
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(BIN)/pytest -q tests/test_hostile_input.py
+
+## bench-load: gunicorn and PostgreSQL on loopback at rising request rates (docs/reliability.md)
+bench-load: $(VENV)/.installed-bench
+	$(BIN)/python -m benchmarks.load $(LOAD_ARGS)
 
 ## audit: known vulnerabilities in the installed dependencies (PyPI advisories; needs network)
 audit: install-test
