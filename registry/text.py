@@ -1,5 +1,6 @@
 """Free text as it is stored: reasons and notes typed by people."""
 
+from collections.abc import Iterator
 from typing import Any
 
 # PostgreSQL stores no NUL character in text (SQLite does): it is refused on the way in.
@@ -11,19 +12,17 @@ def one_line(text: str | None, limit: int = 500) -> str:
     return " ".join((text or "").split())[:limit]
 
 
-def nul_paths(document: Any, path: str = "") -> list[str]:
-    """The dotted paths (`address.street`, `windows[0].start`) of a JSON document's texts, keys
-    included, that hold a NUL character."""
-    if isinstance(document, str):
-        return [path] if NUL in document else []
+def leaves(document: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every (dotted path, value) of a JSON document that is neither a list nor an object:
+    `address.street`, `windows[0].start`. A key comes too, as a value of its own path, so that
+    its text is looked at as well."""
     if isinstance(document, list):
-        return [
-            found for i, item in enumerate(document) for found in nul_paths(item, f"{path}[{i}]")
-        ]
-    if not isinstance(document, dict):
-        return []
-    found = []
-    for key, value in document.items():
-        where = f"{path}.{key}" if path else key
-        found += [where] if NUL in key else nul_paths(value, where)
-    return found
+        for index, item in enumerate(document):
+            yield from leaves(item, f"{path}[{index}]")
+    elif isinstance(document, dict):
+        for key, value in document.items():
+            where = f"{path}.{key}" if path else key
+            yield where, key
+            yield from leaves(value, where)
+    else:
+        yield path, document

@@ -15,7 +15,7 @@ from app.errors import problem
 from registry.accounts import Role
 from registry.api_tokens import user_for_token
 from registry.errors import DomainError, FieldError, ValidationFailed
-from registry.text import nul_paths
+from registry.text import NUL, leaves
 
 blueprint = Blueprint("api", __name__)
 
@@ -69,13 +69,18 @@ def json_body() -> Any:
     body = request.get_json(silent=True)
     if body is None:
         raise DomainError("Le corps de la requête doit être un document JSON valide.")
-    return without_nul(body)
+    return checked(body)
 
 
-def without_nul(body: Any) -> Any:
-    """`body`, unless one of its texts holds a NUL character: a 422 naming each such field."""
-    message = "Le caractère nul (U+0000) n'est pas admis dans un texte."
-    paths = nul_paths(body)
-    if paths:
-        raise ValidationFailed([FieldError(path, message) for path in paths])
+def checked(body: Any) -> Any:
+    """`body`, unless it has a null (a field is left out by omitting it) or a text holding a
+    NUL character (no database keeps it): a 422 naming each such field."""
+    errors: dict[str, str] = {}
+    for path, value in leaves(body):
+        if value is None:
+            errors.setdefault(path, "Valeur nulle : omettez ce champ ou donnez-lui une valeur.")
+        elif isinstance(value, str) and NUL in value:
+            errors.setdefault(path, "Le caractère nul (U+0000) n'est pas admis dans un texte.")
+    if errors:
+        raise ValidationFailed([FieldError(path, message) for path, message in errors.items()])
     return body

@@ -7,7 +7,7 @@ from flask import g, jsonify, request
 from sqlmodel import select
 
 from app.billing_params import csv_response, period_of, records_query, wants_french
-from app.blueprints.api import blueprint, roles, without_nul
+from app.blueprints.api import blueprint, checked, roles
 from app.blueprints.api_visits import token_nurse
 from app.db import begin_write, get_session
 from app.pagination import requested_page, requested_per_page
@@ -136,7 +136,7 @@ def post_import():
     upload = request.files.get("file")
     if upload is None:
         invalid("file", "Joignez le fichier dans le champ multipart « file ».")
-    mapping = without_nul({"file": upload.filename or "", "mapping": _mapping()})["mapping"]
+    mapping = checked({"file": upload.filename or "", "mapping": _mapping()})["mapping"]
     parsed = claims.parse_claims(upload.read(), mapping)
     db = get_session()
     begin_write(db)

@@ -4,7 +4,7 @@ import re
 
 from flask import g, jsonify, request, url_for
 
-from app.blueprints.api import blueprint, json_body, roles, without_nul
+from app.blueprints.api import blueprint, checked, json_body, roles
 from app.db import get_session
 from app.geocoding import geocoder
 from app.pagination import requested_page, requested_per_page
@@ -160,8 +160,8 @@ def update_nurse(nurse_id: int):
 def _status_change(nurse_id: int, target: NurseStatus):
     db = get_session()
     nurse = services.get_nurse(db, nurse_id)
-    body = without_nul(request.get_json(silent=True)) if request.is_json else None
-    reason = body.get("reason", "") if isinstance(body, dict) else ""
+    body = request.get_json(silent=True) if request.is_json else None
+    reason = checked(body).get("reason", "") if isinstance(body, dict) else ""
     services.change_status(db, nurse, target, reason=str(reason), actor=g.api_user)
     db.commit()
     return jsonify(nurse_document(services.details_of(db, nurse)))
