@@ -28,7 +28,10 @@ def read_csv(
     A row with more non-empty cells than headings keeps the extra cells under the key None."""
     text = decode_text(content)
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter_of(text))
-    headings = [heading(name, aliases) for name in (reader.fieldnames or [])]
+    try:
+        headings = [heading(name, aliases) for name in (reader.fieldnames or [])]
+    except csv.Error as error:
+        invalid("file", f"Ligne d'en-tête illisible : {error}.")
     missing = [name for name in required if name not in headings]
     if missing:
         expected = ", ".join(columns)
@@ -79,6 +82,10 @@ def words(text: str) -> list[str]:
 
 
 def decode_text(content: bytes) -> str:
+    """The file's text; a NUL character is in no text file (but UTF-16's), nor in a database."""
+    unreadable = "Ce fichier n'est pas un CSV lisible (texte UTF-8 ou Windows-1252)."
+    if b"\x00" in content:
+        invalid("file", unreadable)
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -87,4 +94,4 @@ def decode_text(content: bytes) -> str:
         # Spreadsheets saved "CSV (séparateur : point-virgule)" on Windows are in cp1252.
         return content.decode("cp1252")
     except UnicodeDecodeError:
-        invalid("file", "Ce fichier n'est pas un CSV lisible (texte UTF-8 ou Windows-1252).")
+        invalid("file", unreadable)
