@@ -9,6 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from billing import records
 from registry.errors import ErrorCollector, invalid
+from registry.identifiers import INSEE_CODE
 
 
 @dataclass(frozen=True)
@@ -72,12 +73,15 @@ def records_query(args: MultiDict, *, nurse_id: int | None, cpam_code: str | Non
     """The billing records the filters `from`, `to` and `insee` select, within a nurse's or a
     CPAM's records; and the period read."""
     period = period_of(args)
+    insee = (args.get("insee") or "").strip().upper()
+    if insee and not INSEE_CODE.fullmatch(insee):
+        invalid("insee", "Code INSEE de 5 caractères attendu (ex. 09122, 2A004).")
     query = records.search(
         nurse_id=nurse_id,
         cpam_code=cpam_code,
         start=period.start,
         end=period.end,
-        insee=(args.get("insee") or "").strip() or None,
+        insee=insee or None,
     )
     return query, period
 

@@ -3,6 +3,9 @@ normalised value or raises ValueError with a French message a user can act on.""
 
 import re
 
+# A commune's INSEE code: five digits, or 2A/2B and three digits in Corsica.
+INSEE_CODE = re.compile(r"\d{5}|2[AB]\d{3}")
+
 
 def luhn_is_valid(digits: str) -> bool:
     """Luhn check over a string of digits, the last one being the check digit."""

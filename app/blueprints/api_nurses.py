@@ -1,7 +1,5 @@
 """JSON API for the nurse registry: enrolment, reading, updates and status changes."""
 
-import re
-
 from flask import g, jsonify, request, url_for
 
 from app.blueprints.api import blueprint, checked, json_body, roles
@@ -11,6 +9,7 @@ from app.pagination import requested_page, requested_per_page
 from registry.accounts import Role
 from registry.errors import ErrorCollector, NotFound, PermissionDenied, invalid
 from registry.geo.communes import commune_directory
+from registry.identifiers import INSEE_CODE
 from registry.nurses import services
 from registry.nurses.models import Nurse, NurseStatus, Skill
 from registry.nurses.queries import list_nurses
@@ -18,7 +17,6 @@ from registry.nurses.schema import parse_nurse_input
 from registry.nurses.services import NurseDetails
 
 MANAGERS = (Role.COORDINATOR, Role.ADMIN)
-INSEE_CODE = re.compile(r"\d{5}|2[AB]\d{3}")
 # What a nurse may not change on her own record: her identifiers are checked by the URPS.
 LOCKED_FOR_NURSE = ("rpps", "am_number")
 
