@@ -553,3 +553,37 @@ def test_a_nul_character_is_refused_by_field_wherever_the_api_stores_text(client
     assert named == ["notes", "reason", "file", "mapping.nir"]
     assert count(db, VisitRequest) == count(db, ClaimImport) == 0
     assert fresh_nurse(db, nurse.id).status == "active"
+
+
+def test_a_null_is_refused_by_field_rather_than_read_as_absent(client, db, make_user):
+    headers = bearer(db, make_user(Role.COORDINATOR))
+    nurse = enrol_nurse(db)
+    changed = client.patch(
+        f"/api/v1/nurses/{nurse.id}", json={"sector": None, "am_number": None}, headers=headers
+    )
+    assert {e["field"] for e in assert_problem(changed, 422)["errors"]} == {"sector", "am_number"}
+    suspended = client.post(
+        f"/api/v1/nurses/{nurse.id}/suspend", json={"reason": None}, headers=headers
+    )
+    assert [e["field"] for e in assert_problem(suspended, 422)["errors"]] == ["reason"]
+    assert fresh_nurse(db, nurse.id).status == "active"  # not suspended for the reason "None"
+
+
+def test_a_claims_file_that_is_not_text_is_refused_in_french(client, db, make_user):
+    cpam = bearer(db, make_user(Role.CPAM))
+    for content in (b"Y\r\x08`\xff\xfe", HEADER.encode() + b"\n\x00"):
+        response = client.post(
+            "/api/v1/reconciliation/imports",
+            data={"file": (io.BytesIO(content), "extrait.csv")},
+            headers=cpam,
+        )
+        assert [e["field"] for e in assert_problem(response, 422)["errors"]] == ["file"]
+    assert count(db, ClaimImport) == 0
+
+
+def test_a_commune_filter_that_is_no_insee_code_is_refused(client, db, make_user):
+    cpam = bearer(db, make_user(Role.CPAM))
+    for path in ("/api/v1/billing/records", "/api/v1/billing/records.csv"):
+        response = client.get(f"{path}?insee=%C3%88yw%00", headers=cpam)
+        assert [e["field"] for e in assert_problem(response, 422)["errors"]] == ["insee"]
+    assert client.get("/api/v1/billing/records?insee=2a004", headers=cpam).status_code == 200
