@@ -6,6 +6,10 @@ after a restart even before anyone makes a request; the lease keeps them to one 
 from app import create_app
 from app.config import Settings
 from app.jobs import scheduler
+from registry.geo.communes import commune_directory
 
 application = create_app(Settings.from_env(default_env="production"))
+# The commune table is parsed as the worker boots, not in the first booking it serves (which
+# waited 0.4 s for it alone, over a second on a busy machine: benchmarks/load.py).
+commune_directory()
 scheduler.start(application)
