@@ -6,18 +6,28 @@ that misses the target (200 requests/s with p99 < 300 ms and no error).
     python -m benchmarks.load [--seconds N] [--rates 50,100,200,300,400] [--workers W]
                               [--worker-class sync|gthread] [--threads T] [--plan-on-change B]
 
-The database (--database-url, by default test_load on the local PostgreSQL) is wiped, migrated and
-seeded with the demonstration (60 nurses of Ariège, the CPAM 091 agent, six weeks of history)
-through the real services, plus an API token per nurse and one for the agent, then planned once so
-that offers exist. gunicorn is started as `make serve` starts it, in production, with the
-scheduler and planning on change on as in production. The load is open-loop: request i leaves at
-start + i / rate whether or not earlier ones were answered, and its latency is counted from that
-instant, so a server that falls behind is seen as latency, not hidden by a slower client. Every
-step is bounded in requests and time; traffic goes to 127.0.0.1 only; the exit status is 0.
+The PostgreSQL database (--database-url with --wipe, else BENCH_DATABASE_URL, else test_load on
+the local server) is wiped, migrated and seeded with the demonstration (60 nurses of Ariège, the
+CPAM 091 agent, six weeks of history) through the real services, plus an API token per nurse and
+one for the agent, then planned once so that offers exist; 20 nurses sign in through the login
+form for the pages. gunicorn is started as `make serve` starts it (WEB_CONCURRENCY workers, access
+log), --worker-class and --threads added, in production with the scheduler and planning on change
+on, as in production (--plan-on-change false shows the web tier alone).
+
+The load is open-loop: request i leaves at start + i / rate whether or not earlier ones were
+answered, and its latency is counted from that instant, so a server that falls behind is seen as
+latency, not hidden by a slower client (the send lag column says how late the generator itself
+was). A warm-up of 5 s is not reported; each step is followed by a wait until the server answers
+at once again. Per step: the throughput achieved (answers that are 2xx or expected, over the
+step), nearest-rank percentiles, errors by status or exception (10 s timeout), and CPU as % of one
+core for the load generator, gunicorn, this database's PostgreSQL backends and everything else on
+the machine, all sharing its cores; then the latency of each kind of call. Every step is bounded
+in requests and time; traffic goes to 127.0.0.1 only; the exit status is 0.
 """
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -61,7 +71,7 @@ TARGET_RATE, TARGET_P99_MS, MIN_ACHIEVED = 200, 300, 0.95
 # Share of arrivals per kind of call, in %. Most calls are reads: agents follow their requests (the
 # page refreshes every 15 s), nurses look at their offers, home and visits, from the phone's app
 # or its pages. 2 % of bookings is already a surge (4 a second at 200 req/s, some 14 000 an hour
-# into one department, more than France booked in a day in 2021), so the planner works too.
+# into one department of 60 nurses, who soon have no room left), so the planner works hard too.
 # An answer needs a live offer seen in a nurse's list; while none is known, that arrival reads
 # a nurse's list instead.
 MIX = {
@@ -394,7 +404,10 @@ class Traffic:
                 if item["id"] not in self.answered:
                     self.live.setdefault(item["id"], call.nurse)
         elif status == 409:
-            self.conflicts[f"{call.kind}: {json.loads(body).get('detail', '')}"] += 1
+            detail = body.decode(errors="replace")[:200]
+            with contextlib.suppress(ValueError):
+                detail = json.loads(body).get("detail", detail)
+            self.conflicts[f"{call.kind}: {detail}"] += 1
 
 
 @dataclass
@@ -646,12 +659,15 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _interrupted(_signum, _frame):
-    raise KeyboardInterrupt  # SIGTERM (timeout, a service manager) stops gunicorn as Ctrl-C does
+    # Ctrl-C, or SIGTERM (timeout, a service manager): gunicorn is stopped on the way out. Set
+    # for both, since a shell starts background jobs with Ctrl-C ignored.
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
-    signal.signal(signal.SIGTERM, _interrupted)
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, _interrupted)
     load = os.getloadavg()
     progress(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; preparing the data")
     began = time.perf_counter()
