@@ -46,7 +46,8 @@ run: install
 serve: install
 	@test -n "$$SECRET_KEY" || { echo "SECRET_KEY doit être défini (voir README)"; exit 1; }
 	APP_ENV=production $(FLASK) db upgrade
-	APP_ENV=production $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-3} \
+	APP_ENV=production $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} \
+		--worker-class gthread --threads $${GUNICORN_THREADS:-4} \
 		--access-logfile - --access-logformat '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms' \
 		'app.wsgi:application'
 
