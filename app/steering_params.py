@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 from registry.errors import ErrorCollector
 from registry.geo.departments import department_names
 from registry.requests.models import VisitRequest
+from registry.timeutil import monday_of
 from steering.indicators import Filters, Granularity
 
 DEFAULT_WEEKS = 8
@@ -30,14 +31,10 @@ def latest_day(session: Session, cpam_code: str | None, today: date) -> date:
     return session.execute(query).scalar() or today
 
 
-def week_of(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
 def last_complete_week(day: date, today: date) -> date:
     """The week of `day`, or the one before while that week is still going on: a report
     compares whole weeks."""
-    return day - timedelta(days=7) if week_of(day) == week_of(today) else day
+    return day - timedelta(days=7) if monday_of(day) == monday_of(today) else day
 
 
 def day_of(args: MultiDict, name: str, errors: ErrorCollector, *, today: date) -> date | None:
@@ -83,7 +80,7 @@ def filters_of(args: MultiDict, session: Session, *, cpam_code: str | None, toda
         end = latest_day(session, cpam_code, today)
         if start and start > end:
             end = max(start, today)
-    start = start or (week_of(end) - timedelta(weeks=DEFAULT_WEEKS - 1))
+    start = start or (monday_of(end) - timedelta(weeks=DEFAULT_WEEKS - 1))
     if (end - start).days + 1 > MAX_DAYS[granularity]:
         errors.add(
             "to",

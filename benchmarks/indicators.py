@@ -46,6 +46,7 @@ from registry.geo.communes import commune_directory
 from registry.nurses.models import Nurse, NurseStatus
 from registry.requests.models import RequestStatus as S
 from registry.requests.models import VisitRequest
+from registry.timeutil import monday_of
 from registry.visits.models import DeclineReason, Offer, OfferStatus, VisitReport
 from steering.indicators import Filters, Granularity, compute
 
@@ -312,7 +313,7 @@ class Population:
                 "nurse_id": place.nurse_id,
                 "visited_at": visited_at,
                 "visit_day": visit_day,
-                "visit_week": visit_day - timedelta(days=visit_day.weekday()),
+                "visit_week": monday_of(visit_day),
                 "tested_count": tested,
                 "distance_km": round(km * 1.3, 1),
                 "clinical": {"temperature_c": round(rng.uniform(36.5, 39.0), 1), "spo2": 97},
@@ -441,7 +442,7 @@ def _request(request_id, commune, consent_at, day, clients, rng) -> dict:
         "notes": "",
         "consent_at": consent_at,
         "consent_day": day,
-        "consent_week": day - timedelta(days=day.weekday()),
+        "consent_week": monday_of(day),
         "accepted_minutes": None,
         "visit_minutes": None,
         "due_at": consent_at + timedelta(hours=24),

@@ -5,9 +5,9 @@ script there). Each chart's figures are also in a table beside it."""
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import timedelta
 from html import escape
 
+from registry.timeutil import monday_of
 from steering.indicators import Figures, Granularity, Indicators
 
 PALETTE = ("#1f5f8b", "#c2410c", "#15803d", "#7c3aed", "#b91c1c", "#0e7490")
@@ -51,7 +51,7 @@ class Chart:
 def period_label(figures: Figures) -> str:
     """The day, or the Monday of the week (even when the period starts later in it): short
     enough for a dozen under an axis."""
-    return (figures.start - timedelta(days=figures.start.weekday())).strftime("%d/%m")
+    return monday_of(figures.start).strftime("%d/%m")
 
 
 def charts_of(indicators: Indicators) -> dict[str, Chart]:

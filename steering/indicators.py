@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from billing.models import BillingRecord
 from registry.requests.models import OPEN_STATUSES, RequestStatus, VisitRequest
+from registry.timeutil import monday_of
 from registry.visits.models import Offer, OfferStatus, VisitReport
 from steering.details import delays, enrolled, enrolled_by_department, load, reasons
 from steering.scope import Filters, Granularity, request_scope, visit_scope
@@ -171,7 +172,7 @@ def period_starts(filters: Filters) -> list[tuple[date, date]]:
         if filters.granularity == Granularity.DAY:
             start, end = day, day
         else:
-            start = day - timedelta(days=day.weekday())
+            start = monday_of(day)
             end = start + timedelta(days=6)
         periods.append((start, end))
         day = end + timedelta(days=1)

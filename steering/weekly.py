@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from registry.geo.departments import department_label
+from registry.timeutil import monday_of
 from steering.charts import Chart, charts_of
 from steering.indicators import Figures, Filters, Granularity, Indicators, compute
 
@@ -77,7 +78,7 @@ def weekly_report(
     now: datetime,
     second_session: Callable[[], Session] | None = None,
 ) -> WeeklyReport:
-    monday = monday - timedelta(days=monday.weekday())
+    monday = monday_of(monday)
     sunday = monday + timedelta(days=6)
     week = compute(
         session,

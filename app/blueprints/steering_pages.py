@@ -10,11 +10,11 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 
 from app.billing_params import csv_response, wants_french
 from app.db import get_session, read_sessions
-from app.steering_params import day_of, filters_of, last_complete_week, latest_day, week_of
+from app.steering_params import day_of, filters_of, last_complete_week, latest_day
 from billing.exports import to_csv
 from registry.errors import ErrorCollector, PermissionDenied, ValidationFailed
 from registry.geo.departments import department_label, department_names
-from registry.timeutil import utcnow
+from registry.timeutil import monday_of, utcnow
 from steering import tables
 from steering.charts import charts_of
 from steering.indicators import Filters, Indicators, compute
@@ -83,7 +83,7 @@ def indicators_page(scope: SteeringScope):
         departments=department_names(),
         department_label=department_label,
         territory=territory,
-        report_week=week_of(filters.end),
+        report_week=monday_of(filters.end),
     )
 
 
