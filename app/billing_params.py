@@ -7,6 +7,7 @@ from datetime import date
 from flask import Response
 from werkzeug.datastructures import MultiDict
 
+from app import MAX_ROW_ID
 from billing import records
 from registry.errors import ErrorCollector, invalid
 from registry.identifiers import INSEE_CODE
@@ -52,10 +53,6 @@ def month_of(args: MultiDict, today: date) -> date:
         errors.add("month", f"« {text} » n'est pas un mois (AAAA-MM attendu).")
         errors.raise_if_any()
         raise
-
-
-# The largest id a row can have (PostgreSQL's integer): a larger one names no nurse.
-MAX_ROW_ID = 2**31 - 1
 
 
 def nurse_filter(args: MultiDict) -> int | None:
