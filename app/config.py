@@ -76,6 +76,8 @@ class Settings:
     plan_time_limit: float = 5.0
     # Plan new and refused requests at once, in the background (off: only the scheduler plans).
     plan_on_change: bool = False
+    # Passes planned on change start at least this far apart (a burst is merged into one).
+    plan_change_seconds: float = 5.0
     scheduler: bool = False
     notification_channels: tuple[str, ...] = ("console",)
     sms_gateway_url: str = ""
@@ -137,6 +139,9 @@ class Settings:
             plan_time_limit=float(env_vars.get("PLAN_TIME_LIMIT", cls.plan_time_limit)),
             plan_on_change=_bool(
                 env_vars.get("PLAN_ON_CHANGE", "false" if env == "test" else "true")
+            ),
+            plan_change_seconds=max(
+                0.0, float(env_vars.get("PLAN_CHANGE_SECONDS", cls.plan_change_seconds))
             ),
             scheduler=_bool(env_vars.get("SCHEDULER", "false" if env == "test" else "true")),
             notification_channels=_channels(env_vars.get("NOTIFICATION_CHANNELS", "console")),

@@ -243,3 +243,30 @@ def test_a_request_booked_on_the_agents_page_is_offered_at_once(
         time.sleep(0.1)
     assert offer is not None, "no planning pass after the booking"
     assert offer.nurse_id == nurse.id
+
+
+@pytest.fixture
+def passes_apart(settings_overrides):
+    settings_overrides["plan_change_seconds"] = 1.5
+
+
+def test_a_burst_of_changes_is_planned_by_passes_spaced_apart(passes_apart, app, db, agent):
+    """Ten triggers in a row: the first plans at once, the nine others are merged into one
+    more pass, which starts only once the interval has passed since the first."""
+    from app.jobs.scheduler import PlanningTrigger
+
+    nurse = enrol_nurse(db)
+    book(db, agent)
+    trigger = PlanningTrigger(app)
+    started = time.monotonic()
+    trigger.request()
+    deadline = time.monotonic() + 20
+    while trigger.passes < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    for _ in range(9):
+        trigger.request()
+    trigger.executor.shutdown(wait=True)
+    assert trigger.passes == 2
+    assert trigger.last_start - started >= 1.5
+    db.rollback()
+    assert db.exec(select(Offer)).one().nurse_id == nurse.id

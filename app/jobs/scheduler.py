@@ -6,7 +6,8 @@ SQLAlchemy job store), coalesce missed runs into one, and resume after a restart
 import atexit
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, timedelta
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -149,22 +150,36 @@ def start(app: Flask) -> None:
 
 
 class PlanningTrigger:
-    """Plans at once, in the background, after a change (a booking, a decline, a hand-back).
-    Triggers that arrive while a pass is queued are merged into it."""
+    """Plans in the background after a change (a booking, a decline, a hand-back). Triggers that
+    arrive while a pass waits to start are merged into it, and passes start at least
+    `plan_change_seconds` apart: the first change after a quiet spell is planned at once, a burst
+    of bookings by one pass every few seconds instead of one after the other (each pass solves the
+    whole backlog, and in a serving process it takes CPU from the requests being served)."""
 
     def __init__(self, app: Flask):
         self.app = app
+        self.interval = app.config["SETTINGS"].plan_change_seconds
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planning")
-        self.queued: Future | None = None
         self.lock = threading.Lock()
+        self.waiting = False  # a pass is submitted and has not started yet
+        self.last_start = float("-inf")
+        self.passes = 0
 
     def request(self) -> None:
         with self.lock:
-            if self.queued is not None and not self.queued.running() and not self.queued.done():
+            if self.waiting:
                 return
-            self.queued = self.executor.submit(self._pass)
+            self.waiting = True
+        self.executor.submit(self._pass)
 
     def _pass(self) -> None:
+        delay = self.last_start + self.interval - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        with self.lock:
+            self.waiting = False
+            self.last_start = time.monotonic()
+            self.passes += 1
         with self.app.app_context():
             try:
                 tasks.planning()
