@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from registry.errors import DomainError, FieldError, ValidationFailed
+from registry.text import NUL
 
 PROBLEM_TYPE = "application/problem+json"
 
@@ -83,7 +84,31 @@ def _field_error(error: FieldError) -> dict:
     return body
 
 
+def _nul_field() -> str | None:
+    """The name of the first query parameter or form field holding a NUL character, which no
+    text has and PostgreSQL cannot store or compare with: refused here for every route, before a
+    form or a filter reaches a query."""
+    if NUL in request.path:
+        return "chemin"
+    fields = [request.args]
+    if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
+        fields.append(request.form)
+    for values in fields:
+        for name, value in values.items(multi=True):
+            if NUL in name or NUL in value:
+                return name.replace(NUL, "")
+    return None
+
+
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def _refuse_nul():
+        name = _nul_field()
+        if name is None:
+            return None
+        message = f"Le champ « {name} » contient un caractère nul, qu’aucun texte ne contient."
+        raise ValidationFailed([FieldError(name, message)])
+
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
         if wants_problem_json():

@@ -36,9 +36,10 @@ from registry.visits.planning import plan_pass
 from steering.tables import TABLES
 from tests.billing_data import HEADER, NurseApi, at, bearer, claim_lines, claims_scenario, visit_at
 from tests.browser import live_server
-from tests.conftest import BACKENDS, PASSWORD, login, settings_for
+from tests.conftest import BACKENDS, PASSWORD, csrf_token, login, settings_for
 from tests.nurse_data import nurse_document
 from tests.request_data import request_document
+from tests.test_agent_pages import booking_form
 from tests.visit_data import book, enrol_nurse
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
@@ -587,3 +588,29 @@ def test_a_commune_filter_that_is_no_insee_code_is_refused(client, db, make_user
         response = client.get(f"{path}?insee=%C3%88yw%00", headers=cpam)
         assert [e["field"] for e in assert_problem(response, 422)["errors"]] == ["insee"]
     assert client.get("/api/v1/billing/records?insee=2a004", headers=cpam).status_code == 200
+
+
+def test_a_nul_character_in_a_page_filter_or_form_field_is_refused_by_name(
+    app, client, db, logged_in, make_user
+):
+    """Every route, pages included: a filter with a NUL (a 500 on PostgreSQL when compared with
+    a column) or a form field with one gets a French refusal naming it, and stores nothing."""
+    logged_in(Role.CPAM)
+    for path in (
+        "/cpam/reconciliation?insee=750%0056",
+        "/cpam/billing?insee=%00",
+        "/cpam/indicators?department=0%009",
+        "/cpam/?page=1%00",
+    ):
+        response = client.get(path)
+        assert response.status_code == 422, path
+        page = response.get_data(as_text=True)
+        assert "contient un caractère nul" in page and "Traceback" not in page, path
+    agent = app.test_client()
+    assert login(agent, make_user(Role.AGENT).email).status_code == 302
+    token = csrf_token(agent, "/agent/requests/new")
+    data = {**booking_form(notes="Sonner deux fois\x00"), "csrf_token": token}
+    response = agent.post("/agent/requests/new", data=data)
+    assert response.status_code == 422
+    assert "« notes » contient un caractère nul" in response.get_data(as_text=True)
+    assert count(db, VisitRequest) == 0
