@@ -19,6 +19,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_BEGIN_OPTION = "sqlite_begin"
 
 
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
+
+
 def make_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         database = sa.engine.make_url(url).database
@@ -46,7 +49,14 @@ def make_engine(url: str) -> sa.Engine:
             connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # A server that does not answer (host down, packets dropped) fails the connection in a few
+    # seconds, and so the request with a 503, instead of holding a worker thread for minutes.
+    connect_args = {}
+    if "connect_timeout" not in sa.engine.make_url(url).query:
+        connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_SECONDS
+    return sa.create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args
+    )
 
 
 def init_app(app: Flask) -> None:

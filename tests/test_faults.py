@@ -202,6 +202,34 @@ def test_the_database_going_away_gives_503s_and_the_same_app_recovers_when_it_re
         app.extensions["engine"].dispose()
 
 
+def test_a_database_host_that_never_answers_gives_a_503_instead_of_holding_the_worker(
+    database_url,
+):
+    """A server whose kernel completes the TCP handshake but which never says a word (hung,
+    or its packets dropped past a firewall): without a connection timeout the request would
+    wait for ever, holding a worker thread; it gets the 503 of an unreachable database."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a database server that does not answer: PostgreSQL (SQLite is a file)")
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # never accepted: connections are made, and nothing is ever answered
+    url = sa.engine.make_url(database_url).set(host="127.0.0.1", port=silent.getsockname()[1])
+    app = create_app(settings_for(url.render_as_string(hide_password=False)))
+    answers: list[int] = []
+    asking = threading.Thread(
+        target=lambda: answers.append(app.test_client().get("/healthz").status_code),
+        daemon=True,
+    )
+    try:
+        asking.start()
+        asking.join(timeout=60)  # far beyond the 5 s connection timeout: it only fails a hang
+        assert not asking.is_alive(), "the request still waits for the silent database"
+        assert answers == [503]
+    finally:
+        silent.close()
+        app.extensions["engine"].dispose()
+
+
 def test_the_scheduler_loses_its_connection_in_the_middle_of_a_pass_and_carries_on(
     database_url, db
 ):
