@@ -171,8 +171,15 @@ def test_the_list_shows_the_cpam_requests_soonest_due_first_with_warnings(
     assert "Échéance dépassée" in page and "Risque de dépassement" in page
     at_risk = client.get("/agent/?status=at_risk").get_data(as_text=True)
     assert "Enretard" in at_risk and "Bientot" in at_risk and "Tranquille" not in at_risk
-    partial = client.get("/agent/?partial=1&q=tranq").get_data(as_text=True)
+    token = csrf_token(client, "/agent/")
+    searched = client.post("/agent/", data={"q": "tranq", "status": "all", "csrf_token": token})
+    assert searched.headers["Location"] == "/agent/?status=all"  # the name is not in the URL
+    found = client.get(searched.headers["Location"]).get_data(as_text=True)
+    assert "Tranquille" in found and "Bientot" not in found and 'value="tranq"' in found
+    partial = client.get("/agent/?partial=1&status=all").get_data(as_text=True)
     assert "<html" not in partial and "Tranquille" in partial and "Bientot" not in partial
+    client.post("/agent/", data={"q": "tranq", "clear": "1", "csrf_token": token})
+    assert "Bientot" in client.get("/agent/?status=all").get_data(as_text=True)
     assert {late.id, near.id, calm.id} <= set(audit_listed_ids(db))
 
 

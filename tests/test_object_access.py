@@ -474,7 +474,7 @@ def test_lists_and_exports_show_no_other_partys_patient(app, db, world, role):
     queries = [
         "",
         "?status=all",
-        f"?status=all&q={hidden[0].last_name}",
+        f"?status=all&q={hidden[0].last_name}",  # the API's and the admin's search
         f"?q={hidden[0].nir}&status=all",
         f"?nurse={theirs.nurse.id}",
         f"?nurse={theirs.nurse.rpps}",
@@ -498,6 +498,12 @@ def test_lists_and_exports_show_no_other_partys_patient(app, db, world, role):
             assert not leaked, f"{where} shows {leaked}"
             seen += response.status_code == 200
     assert seen > 10
+    if role == Role.AGENT:  # her search box is posted, and kept in her session, not the URL
+        for text in (hidden[0].last_name, hidden[0].nir):
+            searched = caller.client.post("/agent/", data={"q": text, **caller.csrf()})
+            assert searched.status_code == 302 and text not in searched.headers["Location"]
+            listed = text_of(caller.client.get("/agent/?status=all"))
+            assert not [s for s in shown(listed, hidden) if s != text], f"search {text}"
     # A nurse naming another nurse in the API is told no (documented: her own bills only).
     other = caller.client.get(
         f"/api/v1/billing/records?nurse={theirs.nurse.id}", headers=caller.token

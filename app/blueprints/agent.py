@@ -10,6 +10,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import current_user
@@ -45,6 +46,7 @@ blueprint = Blueprint("agent", __name__)
 restrict_to(blueprint, Role.AGENT)
 
 PER_PAGE = 25
+SEARCH_KEY = "agent_search"
 STATUS_FILTERS = [
     ("open", "En cours"),
     ("at_risk", "À risque ou en retard"),
@@ -90,13 +92,27 @@ def home():
     )
 
 
+@blueprint.post("/")
+def search():
+    """The search box. What an agent searches for is a patient's name or NIR: it is kept in her
+    session, never in the URL, where it would stay in the browser's history and reach the logs
+    of every proxy on the way. The status and "mine" filters stay in the URL."""
+    text = "" if request.form.get("clear") else (request.form.get("q") or "").strip()[:100]
+    if text:
+        session[SEARCH_KEY] = text
+    else:
+        session.pop(SEARCH_KEY, None)
+    filters = {name: request.form[name] for name in ("status", "mine") if request.form.get(name)}
+    return redirect(url_for("agent.home", **filters))
+
+
 def _list_criteria() -> queries.RequestFilter:
     status = request.args.get("status", "open")
     if status not in {value for value, _label in STATUS_FILTERS}:
         status = "open"
     return queries.RequestFilter(
         status="" if status == "all" else status,
-        text=request.args.get("q", "")[:100],
+        text=session.get(SEARCH_KEY, ""),
         agent_id=current_user.id if request.args.get("mine") else None,
     )
 
