@@ -10,9 +10,9 @@ The PostgreSQL database (--database-url with --wipe, else BENCH_DATABASE_URL, el
 the local server) is wiped, migrated and seeded with the demonstration (60 nurses of Ariège, the
 CPAM 091 agent, six weeks of history) through the real services, plus an API token per nurse and
 one for the agent, then planned once so that offers exist; 20 nurses sign in through the login
-form for the pages. gunicorn is started as `make serve` starts it (WEB_CONCURRENCY workers, access
-log), --worker-class and --threads added, in production with the scheduler and planning on change
-on, as in production (--plan-on-change false shows the web tier alone).
+form for the pages. gunicorn is started as `make serve` starts it (by default 2 gthread workers of
+4 threads, WEB_CONCURRENCY and GUNICORN_THREADS as there, access log), in production with the
+scheduler and planning on change on (--plan-on-change false shows the web tier alone).
 
 The load is open-loop: request i leaves at start + i / rate whether or not earlier ones were
 answered, and its latency is counted from that instant, so a server that falls behind is seen as
@@ -640,9 +640,12 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--rates", type=lambda v: [int(r) for r in v.split(",")], default=[50, 100, 200, 300, 400]
     )
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 3)))
-    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
-    parser.add_argument("--threads", type=int, default=1, help="per worker (gthread)")
+    # The defaults are what `make serve` runs.
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 2)))
+    parser.add_argument("--worker-class", default="gthread", choices=("sync", "gthread"))
+    parser.add_argument(
+        "--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", 4)), help="per worker"
+    )
     parser.add_argument(
         "--plan-on-change", default="true", choices=("true", "false"), help="PLAN_ON_CHANGE"
     )
