@@ -95,7 +95,8 @@ def _nul_field() -> str | None:
         fields.append(request.form)
     for values in fields:
         for name, value in values.items(multi=True):
-            if NUL in name or NUL in value:
+            name = name or ""  # a multipart part may come without a name
+            if NUL in name or NUL in (value or ""):
                 return name.replace(NUL, "")
     return None
 

@@ -614,3 +614,16 @@ def test_a_nul_character_in_a_page_filter_or_form_field_is_refused_by_name(
     assert response.status_code == 422
     assert "« notes » contient un caractère nul" in response.get_data(as_text=True)
     assert count(db, VisitRequest) == 0
+
+
+def test_a_form_part_without_a_name_is_answered_as_any_bad_import(client, db, make_user):
+    """Found by the fuzzer: a multipart part with no name came as a field named None."""
+    body = b"--b\r\nContent-Disposition: form-data\r\n\r\nvaleur\r\n--b--\r\n"
+    response = client.post(
+        "/api/v1/reconciliation/imports",
+        data=body,
+        content_type="multipart/form-data; boundary=b",
+        headers=bearer(db, make_user(Role.CPAM)),
+    )
+    assert [e["field"] for e in assert_problem(response, 422)["errors"]] == ["file"]
+    assert count(db, ClaimImport) == 0
