@@ -12,7 +12,7 @@ CHROMIUM := /usr/bin/chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip 'setuptools>=78.1.1'
+	$(BIN)/pip install --quiet --upgrade 'pip>=26.2' 'setuptools>=83'
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python pdf-libraries
 	$(BIN)/pip install --quiet -e .
