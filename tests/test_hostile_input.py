@@ -606,6 +606,12 @@ def test_a_nul_character_in_a_page_filter_or_form_field_is_refused_by_name(
         assert response.status_code == 422, path
         page = response.get_data(as_text=True)
         assert "contient un caractère nul" in page and "Traceback" not in page, path
+    token = csrf_token(client, "/cpam/reconciliation")
+    upload = {"csrf_token": token, "file": (io.BytesIO(HEADER.encode()), "ex\x00trait.csv")}
+    imported = client.post("/cpam/reconciliation", data=upload, content_type="multipart/form-data")
+    assert imported.status_code == 422
+    assert "« file » contient un caractère nul" in imported.get_data(as_text=True)
+    assert count(db, ClaimImport) == 0
     agent = app.test_client()
     assert login(agent, make_user(Role.AGENT).email).status_code == 302
     token = csrf_token(agent, "/agent/requests/new")

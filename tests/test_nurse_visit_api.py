@@ -198,3 +198,18 @@ def test_the_nurse_is_told_when_her_accepted_visit_is_cancelled(setting, db, cli
         and request.last_name not in message.body
     )
     assert db.get(Offer, offer_id).status == "withdrawn"
+
+
+def test_an_answer_sent_as_a_form_is_refused_and_the_offer_still_waits(setting, client, db):
+    """A body that is not JSON is refused, even on the answers whose body is optional: never
+    read as an empty one (which would accept the visit without the appointment it gave)."""
+    _request, foix, _pamiers, call = setting
+    call(foix, "GET", "/api/v1/offers")  # issues her token
+    offer = db.exec(select(Offer)).one()
+    for path in (f"/api/v1/offers/{offer.id}/accept", f"/api/v1/offers/{offer.id}/decline"):
+        response = client.post(
+            path, data={"appointment_at": "pas-une-date"}, headers=call.headers[foix.id]
+        )
+        assert response.status_code == 400, path
+        assert "Content-Type: application/json" in response.get_json()["detail"]
+    assert fresh(db, offer).status == "live"
