@@ -173,13 +173,21 @@ def test_the_list_shows_the_cpam_requests_soonest_due_first_with_warnings(
     assert "Enretard" in at_risk and "Bientot" in at_risk and "Tranquille" not in at_risk
     token = csrf_token(client, "/agent/")
     searched = client.post("/agent/", data={"q": "tranq", "status": "all", "csrf_token": token})
-    assert searched.headers["Location"] == "/agent/?status=all"  # the name is not in the URL
+    # The URL says a search applies, not what it is.
+    assert searched.headers["Location"] == "/agent/?status=all&search=1"
     found = client.get(searched.headers["Location"]).get_data(as_text=True)
     assert "Tranquille" in found and "Bientot" not in found and 'value="tranq"' in found
-    partial = client.get("/agent/?partial=1&status=all").get_data(as_text=True)
+    assert "Recherche active : « tranq »" in found
+    partial = client.get("/agent/?status=all&search=1&partial=1").get_data(as_text=True)
     assert "<html" not in partial and "Tranquille" in partial and "Bientot" not in partial
-    client.post("/agent/", data={"q": "tranq", "clear": "1", "csrf_token": token})
-    assert "Bientot" in client.get("/agent/?status=all").get_data(as_text=True)
+    cleared = client.post("/agent/", data={"q": "tranq", "clear": "1", "csrf_token": token})
+    assert cleared.headers["Location"] == "/agent/"
+    assert "Bientot" in client.get("/agent/?status=all&search=1").get_data(as_text=True)
+    # The list reached from the menu is the whole list: a search is not left on by mistake.
+    client.post("/agent/", data={"q": "tranq", "status": "all", "csrf_token": token})
+    whole = client.get("/agent/?status=all").get_data(as_text=True)
+    assert "Bientot" in whole and "Recherche active" not in whole
+    assert "Bientot" in client.get("/agent/?status=all&search=1").get_data(as_text=True)
     assert {late.id, near.id, calm.id} <= set(audit_listed_ids(db))
 
 
@@ -235,3 +243,14 @@ def test_other_roles_cannot_book(client, logged_in):
     logged_in(Role.NURSE)
     assert client.get("/agent/requests/new").status_code == 403
     assert client.get("/agent/communes?q=foix").status_code == 403
+
+
+def test_the_pager_of_a_refreshed_list_opens_whole_pages(client, db, logged_in):
+    """The live refresh asks for the table alone (partial=1); the pager it brings links to the
+    next page, not to the next table alone."""
+    agent = logged_in(Role.AGENT)
+    for index in range(26):
+        book(db, agent, last_name=f"Patient{index:02d}", nir=nir(index + 1))
+    table = client.get("/agent/?status=all&partial=1").get_data(as_text=True)
+    assert 'rel="next"' in table and "partial" not in table
+    assert "<html" in client.get("/agent/?status=all&page=2").get_data(as_text=True)

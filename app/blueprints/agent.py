@@ -96,14 +96,25 @@ def home():
 def search():
     """The search box. What an agent searches for is a patient's name or NIR: it is kept in her
     session, never in the URL, where it would stay in the browser's history and reach the logs
-    of every proxy on the way. The status and "mine" filters stay in the URL."""
+    of every proxy on the way. The URL says only that a search applies (`search=1`, kept by the
+    pager and the live refresh): the list reached any other way, from the menu or another tab,
+    is the whole list, and the search is forgotten."""
     text = "" if request.form.get("clear") else (request.form.get("q") or "").strip()[:100]
+    filters = {name: request.form[name] for name in ("status", "mine") if request.form.get(name)}
     if text:
         session[SEARCH_KEY] = text
+        filters["search"] = "1"
     else:
         session.pop(SEARCH_KEY, None)
-    filters = {name: request.form[name] for name in ("status", "mine") if request.form.get(name)}
     return redirect(url_for("agent.home", **filters))
+
+
+def _search_text() -> str:
+    if request.args.get("search"):
+        return session.get(SEARCH_KEY, "")
+    if SEARCH_KEY in session:
+        session.pop(SEARCH_KEY)
+    return ""
 
 
 def _list_criteria() -> queries.RequestFilter:
@@ -112,7 +123,7 @@ def _list_criteria() -> queries.RequestFilter:
         status = "open"
     return queries.RequestFilter(
         status="" if status == "all" else status,
-        text=session.get(SEARCH_KEY, ""),
+        text=_search_text(),
         agent_id=current_user.id if request.args.get("mine") else None,
     )
 
