@@ -140,8 +140,9 @@ class Settings:
             plan_on_change=_bool(
                 env_vars.get("PLAN_ON_CHANGE", "false" if env == "test" else "true")
             ),
-            plan_change_seconds=max(
-                0.0, float(env_vars.get("PLAN_CHANGE_SECONDS", cls.plan_change_seconds))
+            plan_change_seconds=min(
+                300.0,
+                max(0.0, float(env_vars.get("PLAN_CHANGE_SECONDS", cls.plan_change_seconds))),
             ),
             scheduler=_bool(env_vars.get("SCHEDULER", "false" if env == "test" else "true")),
             notification_channels=_channels(env_vars.get("NOTIFICATION_CHANNELS", "console")),

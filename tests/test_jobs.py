@@ -270,3 +270,35 @@ def test_a_burst_of_changes_is_planned_by_passes_spaced_apart(passes_apart, app,
     assert trigger.last_start - started >= 1.5
     db.rollback()
     assert db.exec(select(Offer)).one().nurse_id == nurse.id
+
+
+@pytest.fixture
+def passes_soon_apart(settings_overrides):
+    settings_overrides["plan_change_seconds"] = 0.2
+
+
+def test_a_change_planned_while_another_process_plans_is_tried_again(
+    passes_soon_apart, app, db, agent
+):
+    """That other pass may have read the requests before the change was committed: the pass
+    finding the lease held tries again until it plans, rather than leave it to the scheduler."""
+    from app.jobs.scheduler import PlanningTrigger
+
+    nurse = enrol_nurse(db)
+    book(db, agent)
+    engine = app.extensions["engine"]
+    assert leases.acquire(engine, "planning", "another-worker", timedelta(minutes=5))
+    trigger = PlanningTrigger(app)
+    trigger.request()
+    deadline = time.monotonic() + 20
+    while trigger.passes < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    db.rollback()
+    assert trigger.passes >= 3 and db.exec(select(Offer)).first() is None
+    leases.release(engine, "planning", "another-worker")
+    while db.exec(select(Offer)).first() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        db.rollback()
+    trigger.executor.shutdown(wait=True)
+    assert db.exec(select(Offer)).one().nurse_id == nurse.id
+    assert trigger.busy_tries == 0

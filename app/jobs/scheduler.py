@@ -149,6 +149,11 @@ def start(app: Flask) -> None:
         atexit.register(elector.stop)
 
 
+# How many times in a row a pass planned on change is tried again when another process's pass
+# holds the planning lease (each an interval later); then the scheduler's pass takes it up.
+BUSY_RETRIES = 12
+
+
 class PlanningTrigger:
     """Plans in the background after a change (a booking, a decline, a hand-back). Triggers that
     arrive while a pass waits to start are merged into it, and passes start at least
@@ -164,6 +169,7 @@ class PlanningTrigger:
         self.waiting = False  # a pass is submitted and has not started yet
         self.last_start = float("-inf")
         self.passes = 0
+        self.busy_tries = 0
 
     def request(self) -> None:
         with self.lock:
@@ -182,9 +188,19 @@ class PlanningTrigger:
             self.passes += 1
         with self.app.app_context():
             try:
-                tasks.planning()
+                planned = tasks.planning() is not None
             except Exception:
                 log.exception("planning after a change failed; the scheduler's pass will retry")
+                return
+        if planned:
+            self.busy_tries = 0
+        elif self.busy_tries < BUSY_RETRIES:
+            # Another process's pass held the lease: it may have read the requests before this
+            # change was committed, so this one is tried again, an interval later.
+            self.busy_tries += 1
+            self.request()
+        else:
+            self.busy_tries = 0  # left to the scheduler's next pass
 
 
 def plan_soon() -> None:
