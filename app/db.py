@@ -19,7 +19,14 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_BEGIN_OPTION = "sqlite_begin"
 
 
-POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
+POSTGRES_CONNECTION_DEFAULTS = {
+    "connect_timeout": 5,  # seconds
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,  # milliseconds
+}
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -49,11 +56,15 @@ def make_engine(url: str) -> sa.Engine:
             connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
         return engine
-    # A server that does not answer (host down, packets dropped) fails the connection in a few
-    # seconds, and so the request with a 503, instead of holding a worker thread for minutes.
-    connect_args = {}
-    if "connect_timeout" not in sa.engine.make_url(url).query:
-        connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_SECONDS
+    # A server that does not answer (host down, packets dropped) fails a new connection in a
+    # few seconds, and so the request with a 503, instead of holding a worker thread for
+    # minutes. An established connection whose host vanishes is dropped by TCP keepalives and
+    # the unacknowledged-data timeout within a minute or so, instead of the kernel's 15 minutes.
+    # A parameter given in the URL wins.
+    query = sa.engine.make_url(url).query
+    connect_args = {
+        name: value for name, value in POSTGRES_CONNECTION_DEFAULTS.items() if name not in query
+    }
     return sa.create_engine(
         url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args
     )
