@@ -99,3 +99,12 @@ def follow_ups_due(session: Session, requests: list[VisitRequest]) -> None:
 def visit_cancelled(session: Session, request: VisitRequest, nurse_id: int) -> None:
     message = messages.cancelled_message(request, _link("/nurse/visits"))
     _tell_nurse(session, session.get(Nurse, nurse_id), f"cancelled:{request.id}", message)
+
+
+def offers_taken(session: Session, request: VisitRequest, nurse_ids: list[int]) -> None:
+    """The nurses whose live offer a late yes of another nurse withdrew."""
+    message = messages.taken_message(request, _link("/nurse/offers"))
+    for nurse_id in nurse_ids:
+        _tell_nurse(
+            session, session.get(Nurse, nurse_id), f"taken:{request.id}:{nurse_id}", message
+        )

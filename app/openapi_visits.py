@@ -162,13 +162,19 @@ def visit_paths() -> dict[str, dict]:
                 "Accepter une proposition",
                 tag=TAG,
                 roles=NURSES,
+                description="Une proposition expirée s'accepte encore tant que personne n'a "
+                "pris la visite et que son échéance n'est pas passée ; la proposition alors "
+                "en attente chez une autre infirmière lui est retirée.",
                 body=ref("Appointment"),
                 body_required=False,
                 responses={
                     "200": answer("La visite, désormais la vôtre.", ref("Visit")),
                     **JSON_BODY_ERRORS,
                     "404": offer_missing,
-                    "409": problem("Déjà prise, déclinée ou expirée."),
+                    "409": problem(
+                        "Déjà prise par une autre infirmière, déclinée, retirée, ou expirée "
+                        "après l'échéance."
+                    ),
                     "422": shared("ValidationFailed"),
                 },
             ),

@@ -24,6 +24,7 @@ from billing.models import ClaimImport, ReconciliationItem
 from registry.accounts import Role, User
 from registry.audit import AuditEntry
 from registry.requests.models import RequestEvent, VisitRequest
+from registry.visits import offers
 from registry.visits.models import Offer
 from registry.visits.offers import OfferRules
 from registry.visits.planning import plan_pass
@@ -184,6 +185,52 @@ def test_twenty_taps_on_one_offer_leave_one_answer_and_the_rest_conflicts(app, d
     else:
         assert (offer.status, request.status, request.nurse_id) == ("declined", "received", None)
         assert (steps, answered) == (["received", "offered", "received"], ["offer.declined"])
+
+
+def test_a_late_yes_and_the_live_nurses_yes_at_once_leave_one_holder(app, db, agent):
+    """Her offer expired and the visit went to the next nurse; her yes and his come at the same
+    instant, tapped several times each: one wins, the other offer is withdrawn or stays
+    expired, the request has one holder and one accepted offer, and nobody gets a 500."""
+    near = enrol_nurse(db)
+    next_one = enrol_nurse(db, practice=PAMIERS)
+    request = book(db, agent)
+    begin_write(db)
+    plan_pass(db, rules=OfferRules(plan_time_limit=1.0))
+    db.commit()
+    hers = db.exec(select(Offer).where(Offer.request_id == request.id)).one()
+    assert hers.nurse_id == near.id
+    begin_write(db)
+    offers.expire_offers(db, hers.expires_at)
+    plan_pass(db, rules=OfferRules(plan_time_limit=1.0), now=hers.expires_at)
+    db.commit()
+    his = db.exec(select(Offer).where(Offer.request_id == request.id, Offer.status == "live")).one()
+    assert his.nurse_id == next_one.id
+    engine = app.extensions["engine"]
+    her_token = bearer(db, db.get(User, near.user_id))
+    his_token = bearer(db, db.get(User, next_one.user_id))
+    with live_server(app) as site:
+        for token in (her_token, his_token):
+            assert call(f"{site}/api/v1/me", token=token)[0] == 200
+        late = f"{site}/api/v1/offers/{hers.id}/accept"
+        live = f"{site}/api/v1/offers/{his.id}/accept"
+        calls = [lambda: post_json(late, {}, her_token) for _ in range(8)]
+        calls += [lambda: post_json(live, {}, his_token) for _ in range(8)]
+        answers = racing(engine, calls, waiters=16)
+    statuses = [status for status, _body in answers]
+    assert sorted(statuses) == [200] + [409] * 15, statuses
+    winner = near if statuses.index(200) < 8 else next_one
+    db.rollback()
+    db.expire_all()
+    request = db.get(VisitRequest, request.id)
+    db.refresh(request)
+    assert (request.status, request.nurse_id) == ("accepted", winner.id)
+    states = {o.id: o.status for o in db.exec(select(Offer).where(Offer.request_id == request.id))}
+    if winner is near:
+        assert states == {hers.id: "accepted", his.id: "withdrawn"}
+    else:
+        assert states == {hers.id: "expired", his.id: "accepted"}
+    accepted = db.exec(select(AuditEntry).where(AuditEntry.action == "offer.accepted")).all()
+    assert len(accepted) == 1
 
 
 def test_twenty_replays_of_one_booking_store_one_request_and_answer_its_id(app, db, agent):

@@ -213,3 +213,40 @@ def test_an_answer_sent_as_a_form_is_refused_and_the_offer_still_waits(setting, 
         assert response.status_code == 400, path
         assert "Content-Type: application/json" in response.get_json()["detail"]
     assert fresh(db, offer).status == "live"
+
+
+def test_a_nurse_who_answers_late_still_takes_the_free_visit_from_her_page(setting, client, db):
+    """Her offer expired and went to the Pamiers nurse, who has not answered: her page lists it
+    under "Encore possibles", without the patient, and her tap takes it."""
+    from registry import accounts
+    from tests.conftest import PASSWORD, csrf_token, login
+
+    request, foix, pamiers, _call = setting
+    hers = db.exec(select(Offer).where(Offer.request_id == request.id)).one()
+    hers.expires_at = utcnow() - timedelta(minutes=1)
+    db.add(hers)
+    db.commit()
+    begin_write(db)
+    plan_pass(db, rules=OfferRules(plan_time_limit=1.0))
+    db.commit()
+    his = db.exec(select(Offer).where(Offer.request_id == request.id, Offer.status == "live")).one()
+    assert his.nurse_id == pamiers.id
+    user = db.get(User, foix.user_id)
+    accounts.set_password(db, user, PASSWORD, actor="test")
+    db.commit()
+    assert login(client, user.email).status_code == 302
+    page = client.get("/nurse/offers").get_data(as_text=True)
+    assert "Encore possibles" in page and f'id="offer-{hers.id}"' in page
+    assert request.last_name not in page and request.nir not in page
+    token = csrf_token(client, "/nurse/offers")
+    taken = client.post(f"/nurse/offers/{hers.id}/accept", data={"accept-csrf_token": token})
+    assert taken.status_code == 302
+    assert request.last_name in client.get(taken.headers["Location"]).get_data(as_text=True)
+    assert (fresh(db, request).nurse_id, fresh(db, his).status) == (foix.id, "withdrawn")
+    assert "Encore possibles" not in client.get("/nurse/offers").get_data(as_text=True)
+    from registry.notifications.models import Notification
+
+    told = db.exec(select(Notification).where(Notification.dedupe_key.startswith("taken:"))).one()
+    assert told.dedupe_key.startswith(f"taken:{request.id}:{pamiers.id}:")
+    assert told.subject == "Visite à Foix prise par une autre infirmière"
+    assert request.last_name not in told.body

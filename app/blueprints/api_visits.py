@@ -5,6 +5,7 @@ from datetime import datetime
 
 from flask import g, jsonify, request
 
+from app import notify
 from app.blueprints.api import blueprint, json_body, roles
 from app.blueprints.api_requests import address_document
 from app.db import begin_write, get_session
@@ -119,6 +120,7 @@ def accept_offer(offer_id: int):
     appointment = _appointment(_optional_body())
     begin_write(db)
     visit = offers.accept_offer(db, offer_id, nurse, actor=g.api_user, appointment_at=appointment)
+    notify.offers_taken(db, visit, offers.withdrawn_by_late_yes(db, visit.id))
     read_patient(db, visit, actor=g.api_user, purpose="api")
     db.commit()
     return jsonify(visit_document(visit))

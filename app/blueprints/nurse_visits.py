@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app import notify
 from app.blueprints.nurse import _own_nurse, blueprint
 from app.db import begin_write, get_session
 from app.forms import ConfirmForm
@@ -27,18 +28,24 @@ def offers_page():
     db = get_session()
     nurse = _own_nurse()
     now = utcnow()
-    rows = [
-        (
-            offer,
-            offer_summary(
-                req, practice_lat=nurse.practice_latitude, practice_lon=nurse.practice_longitude
-            ),
-        )
-        for offer, req in offers.live_offers(db, nurse, now)
-    ]
+
+    def summarised(pairs):
+        return [
+            (
+                offer,
+                offer_summary(
+                    req,
+                    practice_lat=nurse.practice_latitude,
+                    practice_lon=nurse.practice_longitude,
+                ),
+            )
+            for offer, req in pairs
+        ]
+
     return render_template(
         "nurse/offers.html",
-        rows=rows,
+        rows=summarised(offers.live_offers(db, nurse, now)),
+        late_rows=summarised(offers.late_offers(db, nurse, now)),
         upcoming=queries.upcoming_visits(db, nurse),
         now=now,
         accept_form=ConfirmForm(prefix="accept"),
@@ -56,6 +63,7 @@ def accept(offer_id: int):
         return redirect(url_for("nurse.offers_page"))
     begin_write(db)
     visit = offers.accept_offer(db, offer_id, nurse, actor=current_user)
+    notify.offers_taken(db, visit, offers.withdrawn_by_late_yes(db, visit.id))
     db.commit()
     flash("Visite acceptée : voici le patient.", "success")
     return redirect(url_for("nurse.visit_page", request_id=visit.id))

@@ -41,11 +41,12 @@ from registry.visits.models import HOLDING_STATUSES, Offer, OfferStatus
 
 S = RequestStatus
 TRANSITIONS = {
-    S.RECEIVED: {S.OFFERED, S.UNASSIGNED, S.CANCELLED, S.REFUSED_BY_PATIENT},
+    # Straight to accepted when a nurse says yes after her offer expired (a late yes).
+    S.RECEIVED: {S.OFFERED, S.ACCEPTED, S.UNASSIGNED, S.CANCELLED, S.REFUSED_BY_PATIENT},
     # Back to received when an offer is declined or expires, or the nurse hands it back.
     S.OFFERED: {S.ACCEPTED, S.RECEIVED, S.UNASSIGNED, S.CANCELLED, S.REFUSED_BY_PATIENT},
     S.ACCEPTED: {S.VISITED, S.RECEIVED, S.UNREACHABLE, S.CANCELLED, S.REFUSED_BY_PATIENT},
-    S.UNASSIGNED: {S.OFFERED, S.RECEIVED, S.CANCELLED, S.REFUSED_BY_PATIENT},
+    S.UNASSIGNED: {S.OFFERED, S.ACCEPTED, S.RECEIVED, S.CANCELLED, S.REFUSED_BY_PATIENT},
     S.VISITED: {S.BILLED},
     S.BILLED: set(),
     S.CANCELLED: set(),

@@ -50,3 +50,11 @@ def follow_up_message(request: VisitRequest, link: str) -> tuple[str, str]:
 def cancelled_message(request: VisitRequest, link: str) -> tuple[str, str]:
     subject = f"Visite annulée à {request.address_commune} (n° {request.id})"
     return subject, f"{subject}.\nVos visites : {link}"
+
+
+def taken_message(request: VisitRequest, link: str) -> tuple[str, str]:
+    subject = f"Visite à {request.address_commune} prise par une autre infirmière"
+    return (
+        subject,
+        f"{subject} : la proposition est retirée, rien à faire.\nVos propositions : {link}",
+    )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, or_, select
 
 from registry import audit
 from registry.errors import Conflict, NotFound, invalid
@@ -130,9 +130,16 @@ def accept_offer(
     now: datetime | None = None,
 ) -> VisitRequest:
     """The nurse takes the visit, at the planned time or at the one she gives (before its due
-    time). Refused (409) when the offer was answered, expired, or the request is held."""
+    time). Refused (409) when the offer was answered, or the request is held by another nurse;
+    an expired offer is still taken while nobody holds its visit (`_accept_late`)."""
     now = now or utcnow()
     offer = offer_of_nurse(session, offer_id, nurse)
+    if offer.status == OfferStatus.EXPIRED or (
+        offer.status == OfferStatus.LIVE and offer.expires_at <= now
+    ):
+        return _accept_late(
+            session, offer, nurse, actor=actor, appointment_at=appointment_at, now=now
+        )
     _refuse_unless_live(offer, now)
     request = session.get(VisitRequest, offer.request_id)
     appointment = appointment_at or max(offer.planned_start, now)
@@ -168,6 +175,135 @@ def accept_offer(
         details={"request": request.id, "appointment_at": appointment.isoformat()},
     )
     return request
+
+
+# A request nobody holds: waiting for the planner, or offered to another nurse who has not
+# answered yet.
+UNHELD = (S.RECEIVED, S.UNASSIGNED, S.OFFERED)
+
+
+def _accept_late(
+    session: Session,
+    offer: Offer,
+    nurse: Nurse,
+    *,
+    actor: object,
+    appointment_at: datetime | None,
+    now: datetime,
+) -> VisitRequest:
+    """Her yes came after her offer expired: the visit is hers all the same while nobody holds
+    it, the offer live with another nurse then withdrawn (the first yes wins, as on the
+    incumbents' platforms, but only among the nurses the planner chose, nearest first); once
+    another nurse has accepted, or the due time has passed, it is refused.
+
+    The rows are taken in the order every other answer takes them, the live offer before the
+    request, so that a late yes and the live nurse's yes at the same instant wait on each
+    other rather than deadlock; the request's conditional update decides between them."""
+    request = session.get(VisitRequest, offer.request_id)
+    if request.due_at <= now:
+        raise Conflict("Cette proposition a expiré et l'échéance de la visite est passée.")
+    appointment = appointment_at or max(offer.planned_start, now)
+    _check_appointment(appointment, request, now)
+    for _attempt in range(3):  # the request may move between waiting and offered meanwhile
+        session.refresh(request)
+        if request.status not in UNHELD:
+            session.rollback()  # nothing of this answer is kept
+            raise Conflict(
+                "Cette proposition a expiré et la visite a été prise par une autre infirmière."
+            )
+        withdrawn = session.execute(
+            update(Offer)
+            .where(
+                Offer.request_id == request.id,
+                Offer.id != offer.id,
+                Offer.status == OfferStatus.LIVE,
+            )
+            .values(status=OfferStatus.WITHDRAWN, answered_at=now)
+        ).rowcount
+        if transition_if(
+            session,
+            request.id,
+            request.status,
+            S.ACCEPTED,
+            actor=actor,
+            reason=f"acceptée par {nurse.full_name} après l'expiration de sa proposition",
+            values={
+                "nurse_id": nurse.id,
+                "appointment_at": appointment,
+                "accepted_minutes": minutes_between(now, request.consent_at),
+            },
+        ):
+            break
+    else:
+        session.rollback()
+        raise Conflict("Cette visite vient de changer d'état ; rechargez la page.")
+    won = session.execute(
+        update(Offer)
+        .where(
+            Offer.id == offer.id,
+            Offer.status.in_((OfferStatus.EXPIRED, OfferStatus.LIVE)),
+        )
+        .values(status=OfferStatus.ACCEPTED, answered_at=now)
+    ).rowcount
+    if won != 1:
+        session.rollback()
+        raise Conflict("Cette proposition n'est plus valable.")
+    session.refresh(offer)
+    audit.record(
+        session,
+        actor=actor,
+        action="offer.accepted",
+        target_type="offer",
+        target_id=offer.id,
+        details={
+            "request": request.id,
+            "appointment_at": appointment.isoformat(),
+            "late": True,
+            "withdrawn": withdrawn,
+        },
+    )
+    return request
+
+
+def withdrawn_by_late_yes(session: Session, request_id: int) -> list[int]:
+    """The nurses whose live offer of this request a late yes withdrawn as it took the visit
+    (to tell them it is gone)."""
+    answered = session.exec(
+        select(Offer.answered_at).where(
+            Offer.request_id == request_id, Offer.status == OfferStatus.ACCEPTED
+        )
+    ).first()
+    if answered is None:
+        return []
+    return list(
+        session.exec(
+            select(Offer.nurse_id).where(
+                Offer.request_id == request_id,
+                Offer.status == OfferStatus.WITHDRAWN,
+                Offer.answered_at == answered,
+            )
+        )
+    )
+
+
+def late_offers(session: Session, nurse: Nurse, now: datetime) -> list[tuple[Offer, VisitRequest]]:
+    """The nurse's offers that expired without her answer while their visit is still free
+    and due later: she may still accept them, the soonest due first."""
+    rows = session.exec(
+        select(Offer, VisitRequest)
+        .join(VisitRequest, VisitRequest.id == Offer.request_id)
+        .where(
+            Offer.nurse_id == nurse.id,
+            or_(
+                Offer.status == OfferStatus.EXPIRED,
+                (Offer.status == OfferStatus.LIVE) & (Offer.expires_at <= now),
+            ),
+            VisitRequest.status.in_(UNHELD),
+            VisitRequest.due_at > now,
+        )
+        .order_by(VisitRequest.due_at, Offer.id)
+    )
+    return list(rows)
 
 
 def decline_offer(

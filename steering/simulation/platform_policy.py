@@ -153,15 +153,23 @@ class _PlatformClock:
         else:
             self._push(offer.expires_at, EXPIRY, offer.id)
             asked = Asked(arrival.index, key, offer.created_at, None, None)
+            if answer is not None and answer.accepts:
+                # A yes after the expiry: the product takes it while nobody holds the visit.
+                late = offer.created_at + answer.delay
+                self._push(late, ANSWER, offer.id, offer.nurse_id, answer)
         self.result.asked.append(asked)
 
     def _answer(self, offer_id: int, nurse_id: int, answer, now: datetime) -> bool:
         """Her answer; True after a decline (the product plans again at once)."""
         nurse, user = self.nurses[nurse_id], self.users[nurse_id]
         if not answer.accepts:
-            decline_offer(
-                self.session, offer_id, nurse, DeclineReason.UNAVAILABLE, actor=user, now=now
-            )
+            try:
+                decline_offer(
+                    self.session, offer_id, nurse, DeclineReason.UNAVAILABLE, actor=user, now=now
+                )
+            except Conflict:  # withdrawn meanwhile: a late yes of another nurse took the visit
+                self.session.rollback()
+                return False
             self.result.offers_declined += 1
             return True
         try:
