@@ -371,3 +371,19 @@ def test_many_concurrent_accepts_and_the_expiry_leave_exactly_one_holder(app, db
         assert (request.status, request.nurse_id, len(holders)) == ("accepted", nurse.id, 1)
     else:
         assert (request.status, request.nurse_id, holders) == ("received", None, [])
+
+
+def test_a_suspended_nurse_accepts_no_visit_late_or_not(db, agent):
+    near = enrol_nurse(db)
+    request = book(db, agent)
+    plan(db)
+    offer = live_offer(db, request)
+    near.status = "suspended"
+    db.add(near)
+    db.commit()
+    for moment in (offer.created_at, offer.expires_at + timedelta(minutes=1)):
+        begin_write(db)
+        with pytest.raises(Conflict, match="pas active"):
+            offers.accept_offer(db, offer.id, near, actor="test", now=moment)
+        db.rollback()
+    assert fresh(db, request).nurse_id is None

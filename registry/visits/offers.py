@@ -13,7 +13,7 @@ from sqlmodel import Session, or_, select
 
 from registry import audit
 from registry.errors import Conflict, NotFound, invalid
-from registry.nurses.models import Nurse
+from registry.nurses.models import Nurse, NurseStatus
 from registry.requests.models import RequestStatus, VisitRequest
 from registry.requests.services import transition_if
 from registry.text import one_line
@@ -134,6 +134,11 @@ def accept_offer(
     an expired offer is still taken while nobody holds its visit (`_accept_late`)."""
     now = now or utcnow()
     offer = offer_of_nurse(session, offer_id, nurse)
+    if nurse.status != NurseStatus.ACTIVE:
+        raise Conflict(
+            "Votre inscription n'est pas active (suspendue ou retirée) : vous ne pouvez pas "
+            "accepter de visite."
+        )
     if offer.status == OfferStatus.EXPIRED or (
         offer.status == OfferStatus.LIVE and offer.expires_at <= now
     ):
