@@ -14,6 +14,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -23,6 +24,8 @@ from app.db import begin_write
 from billing.models import ClaimImport, ReconciliationItem
 from registry.accounts import Role, User
 from registry.audit import AuditEntry
+from registry.errors import Conflict
+from registry.nurses.models import Nurse
 from registry.requests.models import RequestEvent, VisitRequest
 from registry.visits import offers
 from registry.visits.models import Offer
@@ -311,3 +314,78 @@ def test_the_same_claims_imported_three_times_at_once_are_imported_once(
     items = db.exec(select(ReconciliationItem.import_id)).all()
     assert items == [summary["id"]] * len(expected)
     assert count(engine, AuditEntry, AuditEntry.action == "claims.imported") == 1
+
+
+def _answer_in_thread(engine: sa.Engine, action) -> tuple[threading.Thread, list]:
+    """`action(session)` then commit, in a thread of its own on its own connection."""
+    outcome: list = []
+
+    def run() -> None:
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                action(session)
+                session.commit()
+                outcome.append("done")
+            except Conflict as refused:
+                session.rollback()
+                outcome.append(f"409: {refused.detail}")
+            except BaseException as error:  # a 500 or a deadlock: reported, not lost
+                outcome.append(f"error: {type(error).__name__}")
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+@pytest.mark.parametrize("scenario", ["hers_live_past_expiry", "hers_expired_earlier", "expiry"])
+def test_a_late_yes_waiting_on_a_planning_pass_or_the_expiry_takes_the_visit_cleanly(
+    app, db, agent, scenario
+):
+    """PostgreSQL, the pass holding its rows: a late yes that waits on a planning pass which
+    expires the live offer and offers the visit to the next nurse in the same transaction (her
+    own offer among those it expires, or already expired before), or on the expiry job alone,
+    takes the visit once the pass commits: the offer the pass made is withdrawn, no second
+    holder, no deadlock, no 500."""
+    engine: sa.Engine = app.extensions["engine"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks held by a concurrent pass: PostgreSQL")
+    near = enrol_nurse(db)
+    for _ in range(2):
+        enrol_nurse(db, practice=PAMIERS)
+    request = book(db, agent)
+    rules = OfferRules(plan_time_limit=1.0)
+    begin_write(db)
+    plan_pass(db, rules=rules)
+    db.commit()
+    hers = db.exec(select(Offer).where(Offer.request_id == request.id)).one()
+    now = hers.expires_at + timedelta(seconds=1)
+    if scenario == "hers_expired_earlier":
+        begin_write(db)
+        plan_pass(db, rules=rules, now=now)  # hers expires, the next nurse is asked
+        db.commit()
+        live = db.exec(select(Offer).where(Offer.status == "live")).one()
+        now = live.expires_at + timedelta(seconds=1)
+    held = Session(engine, expire_on_commit=False)
+    if scenario == "expiry":
+        offers.expire_offers(held, now)
+    else:
+        plan_pass(held, rules=rules, now=now)  # not committed: its rows stay locked
+    try:
+        late, outcome = _answer_in_thread(
+            engine,
+            lambda s: offers.accept_offer(s, hers.id, s.get(Nurse, near.id), actor="t", now=now),
+        )
+        wait_until(lambda: waiting_on_locks(engine) == 1, "the late yes waiting on the pass")
+        held.commit()
+    finally:
+        held.close()
+    late.join(timeout=60)
+    assert outcome == ["done"], outcome
+    db.rollback()
+    db.expire_all()
+    request = db.get(VisitRequest, request.id)
+    assert (request.status, request.nurse_id) == ("accepted", near.id)
+    holding = db.exec(
+        select(Offer).where(Offer.request_id == request.id, Offer.status.in_(["live", "accepted"]))
+    ).all()
+    assert [o.id for o in holding] == [hers.id]

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from app.db import begin_write
 from app.jobs import tasks
 from registry.accounts import Role
+from registry.audit import AuditEntry
 from registry.errors import Conflict, NotFound, ValidationFailed
 from registry.notifications.models import Notification
 from registry.requests.models import RequestEvent
@@ -21,6 +22,7 @@ from registry.visits.models import Offer, OfferStatus
 from registry.visits.offers import OfferRules
 from registry.visits.planning import plan_pass
 from tests.conftest import fresh
+from tests.request_data import nir
 from tests.visit_data import PAMIERS, book, enrol_nurse
 
 RULES = OfferRules(plan_time_limit=1.0)
@@ -159,6 +161,10 @@ def test_a_late_yes_takes_the_visit_from_the_offer_live_with_another_nurse(db, a
     assert (taken.status, taken.nurse_id) == ("accepted", near.id)
     assert fresh(db, offer).status == "accepted" and fresh(db, his).status == "withdrawn"
     assert offers.late_offers(db, near, later) == []
+    assert offers.withdrawn_by_late_yes(db, request.id) == [other.id]
+    withdrawn = db.exec(select(AuditEntry).where(AuditEntry.action == "offer.withdrawn")).one()
+    assert (withdrawn.target_id, withdrawn.details["taken_by_offer"]) == (str(his.id), offer.id)
+    assert fresh(db, request).unassigned_code is None
     begin_write(db)
     with pytest.raises(Conflict, match="n'attend plus de réponse"):
         offers.accept_offer(db, his.id, other, actor="test", now=later)
@@ -387,3 +393,45 @@ def test_a_suspended_nurse_accepts_no_visit_late_or_not(db, agent):
             offers.accept_offer(db, offer.id, near, actor="test", now=moment)
         db.rollback()
     assert fresh(db, request).nurse_id is None
+
+
+def _second_visit_accepted(db, agent, near, *, same_slot=False):
+    """Her first offer expires; the second request, planned to her since, she accepts."""
+    first = book(db, agent)
+    plan(db)
+    hers = live_offer(db, first)
+    later = hers.expires_at + timedelta(minutes=1)
+    begin_write(db)
+    plan_pass(db, rules=RULES, now=later)  # hers expires; no one else: unassigned
+    db.commit()
+    second = book(db, agent, nir=nir(900), last_name="Second")
+    begin_write(db)
+    plan_pass(db, rules=RULES, now=later)
+    db.commit()
+    appointment = max(hers.planned_start, later) if same_slot else None
+    begin_write(db)
+    offers.accept_offer(
+        db, live_offer(db, second).id, near, actor="test", now=later, appointment_at=appointment
+    )
+    db.commit()
+    return first, hers, later
+
+
+def test_a_late_yes_must_fit_under_her_daily_maximum(db, agent):
+    near = enrol_nurse(db, max_visits_per_day=1)
+    first, hers, later = _second_visit_accepted(db, agent, near)
+    begin_write(db)
+    with pytest.raises(Conflict, match="maximum déclaré"):
+        offers.accept_offer(db, hers.id, near, actor="test", now=later)
+    db.rollback()
+    assert (fresh(db, first).status, fresh(db, hers).status) == ("unassigned", "expired")
+
+
+def test_a_late_yes_must_not_overlap_a_visit_she_accepted_since(db, agent):
+    near = enrol_nurse(db)
+    _first, hers, later = _second_visit_accepted(db, agent, near, same_slot=True)
+    begin_write(db)
+    with pytest.raises(Conflict, match="chevauche"):
+        offers.accept_offer(db, hers.id, near, actor="test", now=later)
+    db.rollback()
+    assert fresh(db, hers).status == "expired"
