@@ -141,18 +141,25 @@ def test_an_expired_offer_is_closed_and_the_request_offered_to_someone_else(db, 
     assert live_offer(db, request).nurse_id == other.id
 
 
-def test_a_late_yes_takes_the_visit_from_the_offer_live_with_another_nurse(db, agent):
-    """The first yes wins among the nurses the planner asked: hers came after her offer
-    expired, but before the next nurse answered; his offer is withdrawn."""
+def passed_on(db, agent, *, minutes: int):
+    """A request offered to the Foix nurse, whose offer expired `minutes` ago: the pass then
+    offered it to the Pamiers nurse. (near, other, request, her offer, that instant)"""
     near = enrol_nurse(db)
     other = enrol_nurse(db, practice=PAMIERS)
     request = book(db, agent)
     plan(db)
     offer = live_offer(db, request)
-    later = offer.expires_at + timedelta(minutes=10)
+    later = offer.expires_at + timedelta(minutes=minutes)
     begin_write(db)
     plan_pass(db, rules=RULES, now=later)
     db.commit()
+    return near, other, request, offer, later
+
+
+def test_a_late_yes_takes_the_visit_from_the_offer_live_with_another_nurse(db, agent):
+    """The first yes wins among the nurses the planner asked: hers came after her offer
+    expired, but before the next nurse answered; his offer is withdrawn."""
+    near, other, request, offer, later = passed_on(db, agent, minutes=10)
     his = live_offer(db, request)
     assert offers.late_offers(db, near, later) == [(offer, request)]
     begin_write(db)
@@ -208,15 +215,7 @@ def test_a_late_yes_before_any_pass_closed_the_offer_is_taken(db, agent):
 
 
 def test_a_late_yes_is_refused_once_another_nurse_holds_the_visit_or_it_is_due(db, agent):
-    near = enrol_nurse(db)
-    other = enrol_nurse(db, practice=PAMIERS)
-    request = book(db, agent)
-    plan(db)
-    offer = live_offer(db, request)
-    later = offer.expires_at + timedelta(minutes=1)
-    begin_write(db)
-    plan_pass(db, rules=RULES, now=later)
-    db.commit()
+    near, other, request, offer, later = passed_on(db, agent, minutes=1)
     begin_write(db)
     offers.accept_offer(db, live_offer(db, request).id, other, actor="test", now=later)
     db.commit()

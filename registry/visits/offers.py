@@ -162,11 +162,7 @@ def accept_offer(
         S.ACCEPTED,
         actor=actor,
         reason=f"acceptée par {nurse.full_name}",
-        values={
-            "nurse_id": nurse.id,
-            "appointment_at": appointment,
-            "accepted_minutes": minutes_between(now, request.consent_at),
-        },
+        values=_holder(nurse, request, appointment, now),
     )
     if not held:
         session.rollback()
@@ -261,13 +257,7 @@ def _take_late(session, offer, nurse, *, actor, appointment_at, now) -> VisitReq
             S.ACCEPTED,
             actor=actor,
             reason=f"acceptée par {nurse.full_name} après l'expiration de sa proposition",
-            values={
-                "nurse_id": nurse.id,
-                "appointment_at": appointment,
-                "accepted_minutes": minutes_between(now, request.consent_at),
-                "unassigned_reason": "",
-                "unassigned_code": None,
-            },
+            values=_holder(nurse, request, appointment, now),
         ):
             break
     else:
@@ -372,6 +362,17 @@ def late_offers(session: Session, nurse: Nurse, now: datetime) -> list[tuple[Off
         .order_by(VisitRequest.due_at, Offer.id)
     )
     return list(rows)
+
+
+def _holder(nurse: Nurse, request: VisitRequest, appointment: datetime, now: datetime) -> dict:
+    """What the request records of the nurse who takes it."""
+    return {
+        "nurse_id": nurse.id,
+        "appointment_at": appointment,
+        "accepted_minutes": minutes_between(now, request.consent_at),
+        "unassigned_reason": "",
+        "unassigned_code": None,
+    }
 
 
 def decline_offer(
