@@ -17,7 +17,7 @@ from registry.errors import Conflict, NotFound, ValidationFailed
 from registry.notifications.models import Notification
 from registry.requests.models import RequestEvent
 from registry.timeutil import utcnow
-from registry.visits import offers
+from registry.visits import late_yes, offers
 from registry.visits.models import Offer, OfferStatus
 from registry.visits.offers import OfferRules
 from registry.visits.planning import plan_pass
@@ -161,14 +161,14 @@ def test_a_late_yes_takes_the_visit_from_the_offer_live_with_another_nurse(db, a
     expired, but before the next nurse answered; his offer is withdrawn."""
     near, other, request, offer, later = passed_on(db, agent, minutes=10)
     his = live_offer(db, request)
-    assert offers.late_offers(db, near, later) == [(offer, request)]
+    assert late_yes.late_offers(db, near, later) == [(offer, request)]
     begin_write(db)
     taken = offers.accept_offer(db, offer.id, near, actor="test", now=later)
     db.commit()
     assert (taken.status, taken.nurse_id) == ("accepted", near.id)
     assert fresh(db, offer).status == "accepted" and fresh(db, his).status == "withdrawn"
-    assert offers.late_offers(db, near, later) == []
-    assert offers.withdrawn_by_late_yes(db, request.id) == [other.id]
+    assert late_yes.late_offers(db, near, later) == []
+    assert late_yes.withdrawn_by_late_yes(db, request.id) == [other.id]
     withdrawn = db.exec(select(AuditEntry).where(AuditEntry.action == "offer.withdrawn")).one()
     assert (withdrawn.target_id, withdrawn.details["taken_by_offer"]) == (str(his.id), offer.id)
     assert fresh(db, request).unassigned_code is None
@@ -190,7 +190,7 @@ def test_a_late_yes_takes_a_visit_waiting_for_the_planner_or_unassigned(db, agen
     db.commit()
     assert fresh(db, request).status == "unassigned"
     too_late = request.due_at + timedelta(minutes=1)
-    assert offers.late_offers(db, near, too_late) == []
+    assert late_yes.late_offers(db, near, too_late) == []
     begin_write(db)
     with pytest.raises(Conflict):
         offers.accept_offer(db, offer.id, near, actor="test", now=too_late)
@@ -224,7 +224,7 @@ def test_a_late_yes_is_refused_once_another_nurse_holds_the_visit_or_it_is_due(d
         offers.accept_offer(db, offer.id, near, actor="test", now=later)
     db.rollback()
     assert fresh(db, offer).status == "expired" and fresh(db, request).nurse_id == other.id
-    assert offers.late_offers(db, near, later) == []
+    assert late_yes.late_offers(db, near, later) == []
 
 
 def test_handing_back_before_the_appointment_replans_without_her(db, agent):

@@ -17,7 +17,7 @@ from registry.nurses.queries import nurse_of_user
 from registry.requests.minimised import offer_summary
 from registry.requests.services import read_patient
 from registry.timeutil import utcnow
-from registry.visits import offers, reports
+from registry.visits import late_yes, offers, reports
 from registry.visits.models import Offer
 from registry.visits.reports import aware_instant, report_of
 
@@ -120,7 +120,7 @@ def accept_offer(offer_id: int):
     appointment = _appointment(_optional_body())
     begin_write(db)
     visit = offers.accept_offer(db, offer_id, nurse, actor=g.api_user, appointment_at=appointment)
-    notify.offers_taken(db, visit, offers.withdrawn_by_late_yes(db, visit.id))
+    notify.offers_taken(db, visit, late_yes.withdrawn_by_late_yes(db, visit.id))
     read_patient(db, visit, actor=g.api_user, purpose="api")
     db.commit()
     return jsonify(visit_document(visit))

@@ -19,7 +19,7 @@ from registry.errors import ValidationFailed
 from registry.requests.minimised import offer_summary
 from registry.requests.services import read_patient
 from registry.timeutil import utcnow
-from registry.visits import offers, queries, reports
+from registry.visits import late_yes, offers, queries, reports
 from registry.visits.reports import SYMPTOMS
 
 
@@ -45,7 +45,7 @@ def offers_page():
     return render_template(
         "nurse/offers.html",
         rows=summarised(offers.live_offers(db, nurse, now)),
-        late_rows=summarised(offers.late_offers(db, nurse, now)),
+        late_rows=summarised(late_yes.late_offers(db, nurse, now)),
         upcoming=queries.upcoming_visits(db, nurse),
         now=now,
         accept_form=ConfirmForm(prefix="accept"),
@@ -63,7 +63,7 @@ def accept(offer_id: int):
         return redirect(url_for("nurse.offers_page"))
     begin_write(db)
     visit = offers.accept_offer(db, offer_id, nurse, actor=current_user)
-    notify.offers_taken(db, visit, offers.withdrawn_by_late_yes(db, visit.id))
+    notify.offers_taken(db, visit, late_yes.withdrawn_by_late_yes(db, visit.id))
     db.commit()
     flash("Visite acceptée : voici le patient.", "success")
     return redirect(url_for("nurse.visit_page", request_id=visit.id))
