@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 from app import MAX_ROW_ID
 from billing import records
 from registry.errors import ErrorCollector, invalid
-from registry.identifiers import INSEE_CODE
+from registry.identifiers import INSEE_CODE, INSEE_EXPECTED
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def records_query(args: MultiDict, *, nurse_id: int | None, cpam_code: str | Non
     period = period_of(args)
     insee = (args.get("insee") or "").strip().upper()
     if insee and not INSEE_CODE.fullmatch(insee):
-        invalid("insee", "Code INSEE de 5 caractères attendu (ex. 09122, 2A004).")
+        invalid("insee", INSEE_EXPECTED)
     query = records.search(
         nurse_id=nurse_id,
         cpam_code=cpam_code,

@@ -5,6 +5,7 @@ import re
 
 # A commune's INSEE code: five digits, or 2A/2B and three digits in Corsica.
 INSEE_CODE = re.compile(r"\d{5}|2[AB]\d{3}")
+INSEE_EXPECTED = "Code INSEE de 5 caractères attendu (ex. 09122, 2A004)."
 
 
 def luhn_is_valid(digits: str) -> bool:

@@ -9,7 +9,7 @@ from app.pagination import requested_page, requested_per_page
 from registry.accounts import Role
 from registry.errors import ErrorCollector, NotFound, PermissionDenied, invalid
 from registry.geo.communes import commune_directory
-from registry.identifiers import INSEE_CODE
+from registry.identifiers import INSEE_CODE, INSEE_EXPECTED
 from registry.nurses import services
 from registry.nurses.models import Nurse, NurseStatus, Skill
 from registry.nurses.queries import list_nurses
@@ -107,7 +107,7 @@ def list_nurses_endpoint():
         errors.add("status", f"Statut inconnu. Valeurs : {', '.join(NurseStatus)}.")
     insee = request.args.get("insee", "").strip().upper()
     if insee and not INSEE_CODE.fullmatch(insee):
-        errors.add("insee", "Code INSEE de 5 caractères attendu (ex. 09122, 2A004).")
+        errors.add("insee", INSEE_EXPECTED)
     skill = request.args.get("skill", "")
     if skill and skill not in Skill.__members__.values():
         errors.add("skill", f"Compétence inconnue. Valeurs : {', '.join(Skill)}.")

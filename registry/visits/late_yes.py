@@ -3,7 +3,7 @@ holds it, before its due time and when it fits her day; the offer then live with
 is withdrawn. The first yes wins, as on the incumbents' platforms, but among the nurses the
 planner chose, nearest first, one at a time."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -135,13 +135,16 @@ def _check_her_day(
     """A late yes takes a visit without the planner, who may have filled her day since: it must
     fit under her daily maximum and beside the visits she holds."""
     day = local_day(appointment, request.timezone)
+    # Her visits within two days either way hold every one of that local day (25 h at most),
+    # not her whole history.
+    near = (appointment - timedelta(days=2), appointment + timedelta(days=2))
     held = session.exec(
         select(VisitRequest, Offer)
         .join(Offer, (Offer.request_id == VisitRequest.id) & (Offer.nurse_id == nurse.id))
         .where(
             VisitRequest.nurse_id == nurse.id,
             VisitRequest.status.in_(HELD_STATUSES),
-            VisitRequest.appointment_at.is_not(None),
+            VisitRequest.appointment_at.between(*near),
             Offer.status == OfferStatus.ACCEPTED,
         )
     ).all()
