@@ -38,6 +38,23 @@ from tests.test_faults import wait_until
 from tests.visit_data import PAMIERS, book, enrol_nurse
 
 RACERS = 20
+RULES = OfferRules(plan_time_limit=1.0)
+
+
+def planned(db, now=None) -> None:
+    """One planning pass, committed."""
+    begin_write(db)
+    plan_pass(db, rules=RULES, now=now)
+    db.commit()
+
+
+def offered_to(db, agent, nurse):
+    """A request booked and planned: its one offer, made to `nurse`."""
+    request = book(db, agent)
+    planned(db)
+    offer = db.exec(select(Offer).where(Offer.request_id == request.id)).one()
+    assert offer.nurse_id == nurse.id
+    return request, offer
 
 
 def call(url: str, *, token: dict, body: bytes | None = None, content_type: str = "") -> tuple:
@@ -146,12 +163,7 @@ def test_twenty_taps_on_one_offer_leave_one_answer_and_the_rest_conflicts(app, d
     the request has one holder or none, one history step, one audit entry."""
     nurse = enrol_nurse(db)
     others = [enrol_nurse(db, practice=PAMIERS) for _ in range(3)]
-    request = book(db, agent)
-    begin_write(db)
-    plan_pass(db, rules=OfferRules(plan_time_limit=1.0))
-    db.commit()
-    offer = db.exec(select(Offer).where(Offer.request_id == request.id)).one()
-    assert offer.nurse_id == nurse.id
+    request, offer = offered_to(db, agent, nurse)
     engine = app.extensions["engine"]
     hers = bearer(db, db.get(User, nurse.user_id))
     theirs = [bearer(db, db.get(User, other.user_id)) for other in others]
@@ -196,16 +208,8 @@ def test_a_late_yes_and_the_live_nurses_yes_at_once_leave_one_holder(app, db, ag
     expired, the request has one holder and one accepted offer, and nobody gets a 500."""
     near = enrol_nurse(db)
     next_one = enrol_nurse(db, practice=PAMIERS)
-    request = book(db, agent)
-    begin_write(db)
-    plan_pass(db, rules=OfferRules(plan_time_limit=1.0))
-    db.commit()
-    hers = db.exec(select(Offer).where(Offer.request_id == request.id)).one()
-    assert hers.nurse_id == near.id
-    begin_write(db)
-    offers.expire_offers(db, hers.expires_at)
-    plan_pass(db, rules=OfferRules(plan_time_limit=1.0), now=hers.expires_at)
-    db.commit()
+    request, hers = offered_to(db, agent, near)
+    planned(db, now=hers.expires_at)  # hers expires, the next nurse is asked
     his = db.exec(select(Offer).where(Offer.request_id == request.id, Offer.status == "live")).one()
     assert his.nurse_id == next_one.id
     engine = app.extensions["engine"]
@@ -352,24 +356,17 @@ def test_a_late_yes_waiting_on_a_planning_pass_or_the_expiry_takes_the_visit_cle
     near = enrol_nurse(db)
     for _ in range(2):
         enrol_nurse(db, practice=PAMIERS)
-    request = book(db, agent)
-    rules = OfferRules(plan_time_limit=1.0)
-    begin_write(db)
-    plan_pass(db, rules=rules)
-    db.commit()
-    hers = db.exec(select(Offer).where(Offer.request_id == request.id)).one()
+    request, hers = offered_to(db, agent, near)
     now = hers.expires_at + timedelta(seconds=1)
     if scenario == "hers_expired_earlier":
-        begin_write(db)
-        plan_pass(db, rules=rules, now=now)  # hers expires, the next nurse is asked
-        db.commit()
+        planned(db, now=now)  # hers expires, the next nurse is asked
         live = db.exec(select(Offer).where(Offer.status == "live")).one()
         now = live.expires_at + timedelta(seconds=1)
     held = Session(engine, expire_on_commit=False)
     if scenario == "expiry":
         offers.expire_offers(held, now)
     else:
-        plan_pass(held, rules=rules, now=now)  # not committed: its rows stay locked
+        plan_pass(held, rules=RULES, now=now)  # not committed: its rows stay locked
     try:
         late, outcome = _answer_in_thread(
             engine,
