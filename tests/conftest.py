@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session
@@ -19,6 +20,7 @@ from app.config import Settings
 from app.db import load_reference_data, make_engine, upgrade
 from registry import accounts
 from registry.accounts import Role, User
+from tests.loopback import Inbox, free_port
 
 PASSWORD = "Un-mot-de-passe-solide-2021"
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -192,3 +194,13 @@ def browser():
 
     with chromium() as instance:
         yield instance
+
+
+@pytest.fixture
+def inbox():
+    """A real SMTP server on loopback (aiosmtpd) and its port; what it receives is kept."""
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield handler, controller.port
+    controller.stop()

@@ -14,7 +14,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 import time_machine
-from aiosmtpd.controller import Controller
 from sqlmodel import select
 
 from app.jobs import tasks
@@ -28,7 +27,6 @@ from registry.visits.models import Offer
 from registry.visits.upkeep import pseudonym
 from tests.billing_data import HEADER, NurseApi, bearer
 from tests.conftest import csrf_token, login
-from tests.loopback import Inbox, free_port
 from tests.request_data import request_document
 from tests.test_agent_pages import booking_form
 from tests.test_authorization import expected_roles
@@ -178,15 +176,6 @@ def test_each_nurse_api_answer_naming_the_patient_is_audited(app, db, world):
 
 
 # --- Loopback servers: the SMTP inbox, the SMS gateway ----------------------------------------
-
-
-@pytest.fixture
-def inbox():
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield handler, controller.port
-    controller.stop()
 
 
 class Gateway:

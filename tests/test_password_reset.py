@@ -4,23 +4,12 @@ import re
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlmodel import select
 
 from registry.accounts import PasswordResetToken, Role
 from tests.conftest import PASSWORD, csrf_token, login
-from tests.loopback import Inbox, free_port
 
 NEW_PASSWORD = "Nouveau-mot-de-passe-2021"
-
-
-@pytest.fixture
-def inbox():
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield handler, controller.port
-    controller.stop()
 
 
 @pytest.fixture
