@@ -6,7 +6,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _hasher = PasswordHasher()
 
 MIN_LENGTH = 12
-_COMMON = {
+COMMON_PASSWORDS = {
     "motdepasse123",
     "password1234",
     "azertyuiop12",
@@ -44,7 +44,7 @@ def password_problems(password: str, email: str = "") -> list[str]:
     if len(password) > 256:
         problems.append("Le mot de passe ne doit pas dépasser 256 caractères.")
     lowered = password.lower()
-    if lowered in _COMMON or len(set(password)) < 4:
+    if lowered in COMMON_PASSWORDS or len(set(password)) < 4:
         problems.append("Ce mot de passe est trop courant ou trop simple.")
     local_part = email.split("@")[0].lower()
     if local_part and len(local_part) >= 4 and local_part in lowered:

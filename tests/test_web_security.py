@@ -22,7 +22,7 @@ from sqlmodel import select
 from app import create_app
 from registry import api_tokens
 from registry.accounts import Role, User
-from registry.passwords import MIN_LENGTH, password_problems
+from registry.passwords import COMMON_PASSWORDS, MIN_LENGTH, password_problems
 from registry.timeutil import utcnow
 from tests.conftest import PASSWORD, csrf_token, login, settings_for
 from tests.test_authorization import ANY_SIGNED_IN, expected_roles
@@ -482,7 +482,9 @@ STRONG = st.text(
     alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "S")),
     min_size=MIN_LENGTH,
     max_size=64,
-).filter(lambda p: len(set(p)) >= 4 and "camille" not in p.lower())
+).filter(
+    lambda p: len(set(p)) >= 4 and "camille" not in p.lower() and p.lower() not in COMMON_PASSWORDS
+)
 
 
 @settings(max_examples=200, deadline=None)
